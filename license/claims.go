@@ -1,0 +1,264 @@
+package license
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/seatkey/seatkey/internal/cborx"
+)
+
+// Kind is the license model.
+type Kind uint8
+
+const (
+	// Subscription: valid until it expires; always has an expiry.
+	Subscription Kind = 1
+	// Perpetual: never expires; upgrade protection (support) ends at UpgradesUntil.
+	Perpetual Kind = 2
+	// PerDeployment: each activation consumes one of Seats deployments for good.
+	PerDeployment Kind = 3
+)
+
+var kindNames = map[Kind]string{Subscription: "subscription", Perpetual: "perpetual", PerDeployment: "per-deployment"}
+
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// ParseKind parses "subscription", "perpetual" or "per-deployment".
+func ParseKind(s string) (Kind, error) {
+	for k, n := range kindNames {
+		if n == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown license kind %q (want subscription, perpetual or per-deployment)", ErrInvalidClaims, s)
+}
+
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Claims is what a license says. Zero times mean "absent" as noted per field.
+type Claims struct {
+	ID            ID        `json:"id"`                       // cti
+	Vendor        string    `json:"vendor"`                   // iss
+	Customer      string    `json:"customer"`                 // sub
+	Product       string    `json:"product"`                  // aud
+	IssuedAt      time.Time `json:"issued_at"`                // iat
+	NotBefore     time.Time `json:"not_before"`               // nbf; zero means IssuedAt
+	Expires       time.Time `json:"expires,omitzero"`         // exp; zero means never
+	Edition       string    `json:"edition"`                  //
+	Features      []string  `json:"features"`                 // sorted, unique
+	Seats         int       `json:"seats"`                    // machines (or deployments) allowed
+	Failover      int       `json:"failover"`                 // extra failover installations allowed
+	Kind          Kind      `json:"kind"`                     //
+	UpgradesUntil time.Time `json:"upgrades_until,omitzero"` // end of upgrade protection; zero means none (on the wire, absent means Expires)
+	Major         int       `json:"major,omitempty"`          // licensed major version; 0 means any
+}
+
+// Limits on claim values, so that a token stays small and decoding stays cheap.
+const (
+	MaxTextLen    = 256
+	MaxFeatureLen = 64
+	MaxFeatures   = 256
+	maxTime       = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// ClaimSeatkey is the private CWT claim key holding seatkey's own claims.
+const ClaimSeatkey = -65537
+
+type wireClaims struct {
+	Iss string      `cbor:"1,keyasint"`
+	Sub string      `cbor:"2,keyasint"`
+	Aud string      `cbor:"3,keyasint"`
+	Exp uint64      `cbor:"4,keyasint,omitempty"`
+	Nbf uint64      `cbor:"5,keyasint,omitempty"`
+	Iat uint64      `cbor:"6,keyasint"`
+	Cti []byte      `cbor:"7,keyasint"`
+	SK  wireSeatkey `cbor:"-65537,keyasint"`
+}
+
+type wireSeatkey struct {
+	Edition       string   `cbor:"1,keyasint"`
+	Features      []string `cbor:"2,keyasint,omitempty"`
+	Seats         uint64   `cbor:"3,keyasint"`
+	Failover      uint64   `cbor:"4,keyasint,omitempty"`
+	Kind          uint64   `cbor:"5,keyasint"`
+	UpgradesUntil uint64   `cbor:"6,keyasint,omitempty"`
+	Major         uint64   `cbor:"7,keyasint,omitempty"`
+}
+
+func unix(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint64(t.Unix())
+}
+
+func fromUnix(s uint64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(s), 0).UTC()
+}
+
+// Marshal validates c and returns its deterministic CBOR encoding: the payload
+// of a license token. Times are truncated to whole seconds.
+func (c Claims) Marshal() ([]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	w := wireClaims{
+		Iss: c.Vendor, Sub: c.Customer, Aud: c.Product,
+		Exp: unix(c.Expires), Iat: unix(c.IssuedAt), Cti: c.ID[:],
+		SK: wireSeatkey{
+			Edition: c.Edition, Features: c.Features, Seats: uint64(c.Seats), Failover: uint64(c.Failover),
+			Kind: uint64(c.Kind), UpgradesUntil: unix(c.UpgradesUntil), Major: uint64(c.Major),
+		},
+	}
+	if !c.Expires.IsZero() && c.UpgradesUntil.Unix() == c.Expires.Unix() {
+		w.SK.UpgradesUntil = 0 // absent means "until exp"
+	}
+	if !c.NotBefore.IsZero() && c.NotBefore.Unix() != c.IssuedAt.Unix() {
+		w.Nbf = unix(c.NotBefore)
+	}
+	return cborx.Marshal(w)
+}
+
+// ParseClaims strictly decodes a license payload and checks its rules.
+// Any claim this version does not define is refused with ErrUnknownClaim:
+// ignoring a claim could silently widen what the license allows.
+func ParseClaims(b []byte) (Claims, error) {
+	var w wireClaims
+	if err := cborx.Decode(b, &w); err != nil {
+		if errors.Is(err, cborx.ErrUnknownField) {
+			return Claims{}, fmt.Errorf("%w: %v", ErrUnknownClaim, err)
+		}
+		return Claims{}, fmt.Errorf("claims: %w", err)
+	}
+	for _, t := range []uint64{w.Exp, w.Nbf, w.Iat, w.SK.UpgradesUntil} {
+		if t > maxTime {
+			return Claims{}, fmt.Errorf("%w: time after year 9999", ErrInvalidClaims)
+		}
+	}
+	if w.SK.Seats > 1<<31 || w.SK.Failover > 1<<31 || w.SK.Major > 1<<31 || w.SK.Kind > 255 {
+		return Claims{}, fmt.Errorf("%w: number out of range", ErrInvalidClaims)
+	}
+	if len(w.Cti) != len(ID{}) {
+		return Claims{}, fmt.Errorf("%w: license ID (cti) must be %d bytes", ErrInvalidClaims, len(ID{}))
+	}
+	c := Claims{
+		Vendor: w.Iss, Customer: w.Sub, Product: w.Aud,
+		IssuedAt: fromUnix(w.Iat), NotBefore: fromUnix(w.Nbf), Expires: fromUnix(w.Exp),
+		Edition: w.SK.Edition, Features: w.SK.Features, Seats: int(w.SK.Seats), Failover: int(w.SK.Failover),
+		Kind: Kind(w.SK.Kind), UpgradesUntil: fromUnix(w.SK.UpgradesUntil), Major: int(w.SK.Major),
+	}
+	copy(c.ID[:], w.Cti)
+	if w.Nbf != 0 && w.Nbf == w.Iat {
+		return Claims{}, fmt.Errorf("claims: %w: nbf equal to iat must be omitted", ErrNonCanonical)
+	}
+	if c.NotBefore.IsZero() {
+		c.NotBefore = c.IssuedAt
+	}
+	if w.Exp != 0 && w.SK.UpgradesUntil == w.Exp {
+		return Claims{}, fmt.Errorf("claims: %w: upgrades-until equal to exp must be omitted", ErrNonCanonical)
+	}
+	if w.SK.UpgradesUntil == 0 {
+		c.UpgradesUntil = c.Expires
+	}
+	if err := c.Validate(); err != nil {
+		return Claims{}, err
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return Claims{}, fmt.Errorf("claims: %w", err)
+	}
+	return c, nil
+}
+
+// Validate checks the rules SPEC.md sets for claims, independent of any time.
+func (c Claims) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidClaims}, a...)...)
+	}
+	for _, f := range []struct{ name, v string }{{"vendor (iss)", c.Vendor}, {"customer (sub)", c.Customer}, {"product (aud)", c.Product}, {"edition", c.Edition}} {
+		if f.v == "" || len(f.v) > MaxTextLen || !utf8.ValidString(f.v) {
+			return bad("%s must be 1 to %d bytes of UTF-8", f.name, MaxTextLen)
+		}
+	}
+	if c.ID == (ID{}) {
+		return bad("license ID is zero")
+	}
+	if c.IssuedAt.IsZero() || c.IssuedAt.Unix() <= 0 {
+		return bad("issue time (iat) is required")
+	}
+	for _, t := range []time.Time{c.IssuedAt, c.NotBefore, c.Expires, c.UpgradesUntil} {
+		if !t.IsZero() && (t.Unix() <= 0 || t.Unix() > maxTime) {
+			return bad("time %v out of range", t)
+		}
+	}
+	nbf := c.NotBefore
+	if nbf.IsZero() {
+		nbf = c.IssuedAt
+	}
+	if !c.Expires.IsZero() && !c.Expires.After(nbf) {
+		return bad("expiry must be after the start of validity")
+	}
+	if c.Seats < 1 || c.Seats > 1<<31 {
+		return bad("seats must be at least 1")
+	}
+	if c.Failover < 0 || c.Failover > 1<<31 || c.Major < 0 || c.Major > 1<<31 {
+		return bad("failover and major must not be negative")
+	}
+	switch c.Kind {
+	case Subscription:
+		if c.Expires.IsZero() {
+			return bad("a subscription must expire")
+		}
+	case Perpetual:
+		if !c.Expires.IsZero() {
+			return bad("a perpetual license must not expire")
+		}
+		if c.UpgradesUntil.IsZero() {
+			return bad("a perpetual license needs an upgrade-protection end date")
+		}
+	case PerDeployment:
+	default:
+		return bad("missing or unknown license kind %d", c.Kind)
+	}
+	if len(c.Features) > MaxFeatures {
+		return bad("more than %d features", MaxFeatures)
+	}
+	for i, f := range c.Features {
+		if f == "" || len(f) > MaxFeatureLen || !utf8.ValidString(f) {
+			return bad("feature names must be 1 to %d bytes of UTF-8", MaxFeatureLen)
+		}
+		if i > 0 && c.Features[i-1] >= f {
+			return bad("features must be sorted and unique")
+		}
+	}
+	return nil
+}
+
+// Has reports whether the license includes feature f.
+func (c Claims) Has(f string) bool {
+	_, ok := slices.BinarySearch(c.Features, f)
+	return ok
+}
+
+// NormalizeFeatures returns features sorted with duplicates removed, as Claims requires.
+func NormalizeFeatures(fs []string) []string {
+	out := slices.Clone(fs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	*k = v
+	return err
+}

@@ -1,0 +1,261 @@
+// Package verifier decides, offline, whether a seatkey license may be used:
+// it needs only the vendor's public keys, the token and the current time
+// (and optionally the running version, a state file against clock rollback).
+//
+//	keys, _ := verifier.ParseKeyring(pubFile)
+//	lic, err := verifier.Verify(token, verifier.Options{Keys: keys, Product: "ledger"})
+//
+// Checks run in the order SPEC.md lists, and every refusal is an error that
+// matches one of the Err values below with errors.Is.
+package verifier
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/seatkey/seatkey/internal/cose"
+	"github.com/seatkey/seatkey/license"
+)
+
+// Refusals. Format errors (license.ErrMalformed and friends) can come first.
+var (
+	ErrNoKeys        = errors.New("no trusted public keys given")
+	ErrNoProduct     = errors.New("no product given to check the license against")
+	ErrUnknownKey    = errors.New("token signed by a key that is not trusted")
+	ErrSignature     = errors.New("signature is not valid")
+	ErrWrongProduct  = errors.New("license is for another product")
+	ErrClockRollback = errors.New("system clock was set back")
+	ErrState         = errors.New("verifier state file is damaged")
+	ErrNotYetValid   = errors.New("license is not valid yet")
+	ErrExpired       = errors.New("license has expired")
+	ErrVersion       = errors.New("this version is not covered by the license")
+	ErrFeature       = errors.New("feature not licensed")
+	ErrBadVersion    = errors.New("malformed version")
+)
+
+// Defaults for the tolerances in Options.
+const (
+	DefaultSkew              = 5 * time.Minute
+	DefaultRollbackTolerance = 24 * time.Hour
+)
+
+// Options says what to verify a license against. Keys and Product are
+// required (or AnyProduct); everything else is optional.
+type Options struct {
+	Keys       *Keyring
+	Product    string
+	AnyProduct bool // skip the product check; only for tools that show licenses
+
+	Now  time.Time     // zero: time.Now()
+	Skew time.Duration // tolerance for clocks at validity edges; zero: DefaultSkew
+
+	// Version of the running product ("X.Y.Z") and its release date, for the
+	// version-entitlement check. Empty Version skips the check.
+	Version     string
+	ReleaseDate time.Time
+	// LatestMajor, when set, marks the result Legacy if Version's major is two
+	// or more majors behind it.
+	LatestMajor int
+
+	Features []string // features the caller needs; each must be licensed
+
+	// State is a file in which the verifier remembers the latest time it has
+	// seen; a clock more than RollbackTolerance before it is refused.
+	State             string
+	RollbackTolerance time.Duration // zero: DefaultRollbackTolerance
+}
+
+// License is a verified license.
+type License struct {
+	license.Claims
+	KeyID  license.KeyID `json:"kid"`
+	Legacy bool          `json:"legacy,omitempty"` // the running major is two or more behind LatestMajor
+}
+
+// Verify checks token (binary, armored or single-line) and returns the license
+// it grants, or an error saying why it is refused.
+func Verify(token []byte, o Options) (*License, error) {
+	if o.Keys == nil || o.Keys.Len() == 0 {
+		return nil, ErrNoKeys
+	}
+	if o.Product == "" && !o.AnyProduct {
+		return nil, ErrNoProduct
+	}
+	raw, err := license.Decode(license.TypeLicense, token)
+	if err != nil {
+		return nil, err
+	}
+	m, err := cose.Parse(raw, license.MaxTokenSize)
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != license.TypeLicense {
+		return nil, fmt.Errorf("%w: %q, want %q", license.ErrWrongType, m.Type, license.TypeLicense)
+	}
+	var kid license.KeyID
+	copy(kid[:], m.KID)
+	pub, ok := o.Keys.lookup(kid)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownKey, kid)
+	}
+	if !m.Verify(pub) {
+		return nil, ErrSignature
+	}
+	c, err := license.ParseClaims(m.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if !o.AnyProduct && c.Product != o.Product {
+		return nil, fmt.Errorf("%w: licensed for %q, running %q", ErrWrongProduct, c.Product, o.Product)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if o.State != "" {
+		tol := o.RollbackTolerance
+		if tol == 0 {
+			tol = DefaultRollbackTolerance
+		}
+		if err := observeTime(o.State, now, tol); err != nil {
+			return nil, err
+		}
+	}
+	skew := o.Skew
+	if skew == 0 {
+		skew = DefaultSkew
+	}
+	if now.Add(skew).Before(c.NotBefore) || now.Add(skew).Before(c.IssuedAt) {
+		return nil, fmt.Errorf("%w: valid from %s, now %s", ErrNotYetValid, c.NotBefore.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if !c.Expires.IsZero() && !now.Add(-skew).Before(c.Expires) {
+		return nil, fmt.Errorf("%w: on %s", ErrExpired, c.Expires.Format(time.RFC3339))
+	}
+	lic := &License{Claims: c, KeyID: kid}
+	if o.Version != "" {
+		v, err := ParseVersion(o.Version)
+		if err != nil {
+			return nil, err
+		}
+		if err := entitled(c, v, o.ReleaseDate); err != nil {
+			return nil, err
+		}
+		lic.Legacy = o.LatestMajor > 0 && o.LatestMajor-v.Major >= 2
+	}
+	for _, f := range o.Features {
+		if !c.Has(f) {
+			return nil, fmt.Errorf("%w: %q (licensed: %v)", ErrFeature, f, c.Features)
+		}
+	}
+	return lic, nil
+}
+
+// Version is a product version major.minor.patch.
+type Version struct{ Major, Minor, Patch int }
+
+// ParseVersion parses "X", "X.Y" or "X.Y.Z" with an optional "v" prefix.
+func ParseVersion(s string) (Version, error) {
+	var parts [3]int
+	t := s
+	if len(t) > 0 && t[0] == 'v' {
+		t = t[1:]
+	}
+	n := 0
+	for i := 0; ; i++ {
+		if n == 3 {
+			return Version{}, fmt.Errorf("%w: %q", ErrBadVersion, s)
+		}
+		j := i
+		for j < len(t) && t[j] >= '0' && t[j] <= '9' && j-i < 9 {
+			parts[n] = parts[n]*10 + int(t[j]-'0')
+			j++
+		}
+		if j == i || (j-i > 1 && t[i] == '0') {
+			return Version{}, fmt.Errorf("%w: %q", ErrBadVersion, s)
+		}
+		n++
+		if j == len(t) {
+			break
+		}
+		if t[j] != '.' {
+			return Version{}, fmt.Errorf("%w: %q", ErrBadVersion, s)
+		}
+		i = j
+	}
+	return Version{parts[0], parts[1], parts[2]}, nil
+}
+
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// entitled applies SPEC.md's version rule: every release of the licensed major
+// (and older ones) is covered; a newer major, or any release when no major is
+// licensed but upgrade protection is set, only if it was released while
+// upgrade protection lasted.
+func entitled(c license.Claims, v Version, released time.Time) error {
+	if c.Major == 0 && c.UpgradesUntil.IsZero() {
+		return nil
+	}
+	if c.Major != 0 && v.Major <= c.Major {
+		return nil
+	}
+	if c.UpgradesUntil.IsZero() {
+		return fmt.Errorf("%w: %s is a newer major than the licensed %d and the license has no upgrade protection", ErrVersion, v, c.Major)
+	}
+	if released.IsZero() {
+		return fmt.Errorf("%w: %s needs a release date to check against upgrade protection (until %s)", ErrVersion, v, c.UpgradesUntil.Format(time.DateOnly))
+	}
+	if released.After(c.UpgradesUntil) {
+		return fmt.Errorf("%w: %s was released %s, after upgrade protection ended %s", ErrVersion, v, released.UTC().Format(time.DateOnly), c.UpgradesUntil.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Keyring is a set of trusted vendor public keys, chosen by key ID.
+type Keyring struct {
+	keys map[license.KeyID]license.PublicKey
+}
+
+// NewKeyring returns a keyring trusting keys.
+func NewKeyring(keys ...license.PublicKey) *Keyring {
+	kr := &Keyring{keys: make(map[license.KeyID]license.PublicKey)}
+	for _, k := range keys {
+		kr.Add(k)
+	}
+	return kr
+}
+
+// ParseKeyring reads public key files (either text form) into a keyring.
+func ParseKeyring(files ...[]byte) (*Keyring, error) {
+	kr := NewKeyring()
+	for _, f := range files {
+		k, err := license.ParsePublicKey(f)
+		if err != nil {
+			return nil, err
+		}
+		kr.Add(k)
+	}
+	return kr, nil
+}
+
+// Add trusts k.
+func (kr *Keyring) Add(k license.PublicKey) { kr.keys[k.ID()] = k }
+
+// Len is the number of trusted keys.
+func (kr *Keyring) Len() int { return len(kr.keys) }
+
+// IDs lists the trusted key IDs in order.
+func (kr *Keyring) IDs() []license.KeyID {
+	ids := make([]license.KeyID, 0, len(kr.keys))
+	for id := range kr.keys {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b license.KeyID) int { return slices.Compare(a[:], b[:]) })
+	return ids
+}
+
+func (kr *Keyring) lookup(id license.KeyID) ([]byte, bool) {
+	k, ok := kr.keys[id]
+	return k.Key, ok
+}
