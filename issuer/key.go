@@ -24,11 +24,11 @@ import (
 
 // Errors about private keys.
 var (
-	ErrBadPrivateKey   = errors.New("malformed private key")
-	ErrPassphrase      = errors.New("wrong passphrase or damaged private key")
-	ErrNeedPassphrase  = errors.New("private key is encrypted: a passphrase is needed")
-	ErrKeyPermissions  = errors.New("private key file is readable by group or others")
-	ErrKeyFileExists   = errors.New("key file already exists")
+	ErrBadPrivateKey  = errors.New("malformed private key")
+	ErrPassphrase     = errors.New("wrong passphrase or damaged private key")
+	ErrNeedPassphrase = errors.New("private key is encrypted: a passphrase is needed")
+	ErrKeyPermissions = errors.New("private key file is readable by group or others")
+	ErrKeyFileExists  = errors.New("key file already exists")
 )
 
 // Key is a vendor's Ed25519 signing key.

@@ -45,20 +45,20 @@ func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // Claims is what a license says. Zero times mean "absent" as noted per field.
 type Claims struct {
-	ID            ID        `json:"id"`                       // cti
-	Vendor        string    `json:"vendor"`                   // iss
-	Customer      string    `json:"customer"`                 // sub
-	Product       string    `json:"product"`                  // aud
-	IssuedAt      time.Time `json:"issued_at"`                // iat
-	NotBefore     time.Time `json:"not_before"`               // nbf; zero means IssuedAt
-	Expires       time.Time `json:"expires,omitzero"`         // exp; zero means never
-	Edition       string    `json:"edition"`                  //
-	Features      []string  `json:"features"`                 // sorted, unique
-	Seats         int       `json:"seats"`                    // machines (or deployments) allowed
-	Failover      int       `json:"failover"`                 // extra failover installations allowed
-	Kind          Kind      `json:"kind"`                     //
+	ID            ID        `json:"id"`                      // cti
+	Vendor        string    `json:"vendor"`                  // iss
+	Customer      string    `json:"customer"`                // sub
+	Product       string    `json:"product"`                 // aud
+	IssuedAt      time.Time `json:"issued_at"`               // iat
+	NotBefore     time.Time `json:"not_before"`              // nbf; zero means IssuedAt
+	Expires       time.Time `json:"expires,omitzero"`        // exp; zero means never
+	Edition       string    `json:"edition"`                 //
+	Features      []string  `json:"features"`                // sorted, unique
+	Seats         int       `json:"seats"`                   // machines (or deployments) allowed
+	Failover      int       `json:"failover"`                // extra failover installations allowed
+	Kind          Kind      `json:"kind"`                    //
 	UpgradesUntil time.Time `json:"upgrades_until,omitzero"` // end of upgrade protection; zero means none (on the wire, absent means Expires)
-	Major         int       `json:"major,omitempty"`          // licensed major version; 0 means any
+	Major         int       `json:"major,omitempty"`         // licensed major version; 0 means any
 }
 
 // Limits on claim values, so that a token stays small and decoding stays cheap.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/vectors/license.json from the generator")
 
-const vectorFile = "../testdata/vectors/license.json"
+const (
+	vectorFile  = "../testdata/vectors/license.json"
+	typicalFile = "../testdata/vectors/typical.lic"
+)
 
 // vectorSet is the JSON form of the shared test vectors (SPEC.md, "Test vectors").
 type vectorSet struct {
@@ -233,8 +237,14 @@ func TestVectors(t *testing.T) {
 		if err := os.WriteFile(vectorFile, append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(typicalFile, []byte(generate(t).Valid[0].Armored), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	vs := loadVectors(t)
+	if b, err := os.ReadFile(typicalFile); err != nil || string(b) != vs.Valid[0].Armored {
+		t.Fatalf("%s differs from the first valid vector: %v", typicalFile, err)
+	}
 	// The generator must still produce exactly the committed bytes: minting is deterministic.
 	gen := generate(t)
 	for i := range gen.Valid {
@@ -287,6 +297,26 @@ func TestVectors(t *testing.T) {
 		_, err := verifier.Verify(tok, verifier.Options{Keys: keys, Product: vs.Product, Now: now})
 		if !errors.Is(err, want) {
 			t.Errorf("%s: got %v, want %s", v.Name, err, v.Error)
+		}
+	}
+}
+
+// SPEC.md quotes the vectors; it must quote the committed ones.
+func TestSpecQuotesVectors(t *testing.T) {
+	spec, err := os.ReadFile("../SPEC.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(string(spec)), "")
+	vs := loadVectors(t)
+	for name, want := range map[string]string{"seed": vs.Seed, "public key": vs.PublicKey, "kid": vs.KeyID, "typical token": vs.Valid[0].Token} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("SPEC.md does not quote the %s of the vectors", name)
+		}
+	}
+	for _, v := range vs.Invalid {
+		if !strings.Contains(string(spec), v.Name) {
+			t.Errorf("SPEC.md does not list invalid vector %q", v.Name)
 		}
 	}
 }

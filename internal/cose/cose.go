@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/seatkey/seatkey/internal/cborx"
 )
 
@@ -93,21 +92,23 @@ func Parse(b []byte, maxSize int) (*Message, error) {
 	if err := cborx.Check(body); err != nil {
 		return nil, fmt.Errorf("COSE_Sign1: %w", err)
 	}
-	var parts []cbor.RawMessage
-	if err := cborx.DecMode.Unmarshal(body, &parts); err != nil || len(parts) != 4 {
+	// Check has proven body well-formed and deterministic; read it in place.
+	if body[0] != 0x84 {
 		return nil, fmt.Errorf("%w: COSE_Sign1 must be an array of 4", ErrMalformed)
 	}
 	var m Message
-	if err := cborx.DecMode.Unmarshal(parts[0], &m.Protected); err != nil {
+	rest := body[1:]
+	var ok bool
+	if m.Protected, rest, ok = byteString(rest); !ok {
 		return nil, fmt.Errorf("%w: protected header is not a byte string", ErrMalformed)
 	}
-	if len(parts[1]) != 1 || parts[1][0] != 0xa0 {
+	if len(rest) == 0 || rest[0] != 0xa0 {
 		return nil, fmt.Errorf("%w: unprotected header must be empty", ErrMalformed)
 	}
-	if err := cborx.DecMode.Unmarshal(parts[2], &m.Payload); err != nil || parts[2][0]>>5 != 2 {
+	if m.Payload, rest, ok = byteString(rest[1:]); !ok {
 		return nil, fmt.Errorf("%w: payload must be an embedded byte string", ErrMalformed)
 	}
-	if err := cborx.DecMode.Unmarshal(parts[3], &m.Signature); err != nil || len(m.Signature) != ed25519.SignatureSize {
+	if m.Signature, _, ok = byteString(rest); !ok || len(m.Signature) != ed25519.SignatureSize {
 		return nil, fmt.Errorf("%w: signature must be a %d-byte string", ErrMalformed, ed25519.SignatureSize)
 	}
 	var h protectedHeader
@@ -145,6 +146,32 @@ func toBeSigned(prot, payload []byte) []byte {
 	out = append(out, 0x40)
 	out = appendHead(out, 2, uint64(len(payload)))
 	return append(out, payload...)
+}
+
+// byteString splits a byte string off the front of b, which Check has already
+// proven well-formed.
+func byteString(b []byte) (s, rest []byte, ok bool) {
+	if len(b) == 0 || b[0]>>5 != 2 {
+		return nil, nil, false
+	}
+	ai := b[0] & 0x1f
+	n, hl := uint64(ai), 1
+	if ai >= 24 && ai <= 27 {
+		hl = 1 + 1<<(ai-24)
+		if len(b) < hl {
+			return nil, nil, false
+		}
+		n = 0
+		for _, c := range b[1:hl] {
+			n = n<<8 | uint64(c)
+		}
+	} else if ai > 27 {
+		return nil, nil, false
+	}
+	if n > uint64(len(b)-hl) {
+		return nil, nil, false
+	}
+	return b[hl : hl+int(n)], b[hl+int(n):], true
 }
 
 func appendHead(b []byte, major byte, n uint64) []byte {

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/seatkey/seatkey/internal/armor"
+	"github.com/seatkey/seatkey/issuer"
+	"github.com/seatkey/seatkey/license"
+)
+
+func cmdInspect(e *env, args []string) error {
+	fs := e.flags("inspect", "[--json] FILE", `
+Shows what a seatkey file says: a license (all claims, its ID, size), a public
+key (key ID and the raw Ed25519 key) or a private key (key ID and whether it is
+encrypted; the key itself is never shown). A license is not verified here: use
+'seatkey verify' for that. FILE may be "-" for standard input.`)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("need exactly one FILE")
+	}
+	b, err := readInput(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	label := "LICENSE"
+	if armor.Is(b) {
+		if label, err = armor.Label(b); err != nil {
+			return err
+		}
+	} else if len(b) > 0 && b[0] != 0xd2 {
+		label = "PUBLIC KEY"
+	}
+	switch label {
+	case "PUBLIC KEY":
+		k, err := license.ParsePublicKey(b)
+		if err != nil {
+			return err
+		}
+		if *jsonOut {
+			return e.printJSON(map[string]any{"type": "public-key", "kid": k.ID(), "ed25519": hex.EncodeToString(k.Key)})
+		}
+		fmt.Fprintf(e.stdout, "type     public key (Ed25519)\nkid      %s\ned25519  %x\nline     %s\n", k.ID(), []byte(k.Key), k.Line())
+	case "PRIVATE KEY":
+		id, enc, err := issuer.KeyFileID(b)
+		if err != nil {
+			return err
+		}
+		if *jsonOut {
+			return e.printJSON(map[string]any{"type": "private-key", "kid": id, "encrypted": enc})
+		}
+		fmt.Fprintf(e.stdout, "type       private key (Ed25519)\nkid        %s\nencrypted  %v\n", id, enc)
+	case "LICENSE":
+		t, err := license.Inspect(b)
+		if err != nil {
+			return err
+		}
+		if *jsonOut {
+			return e.printJSON(tokenJSON(t))
+		}
+		printClaims(e, t)
+	default:
+		return fmt.Errorf("%w: unknown file type %q", license.ErrMalformed, label)
+	}
+	return nil
+}
+
+// tokenJSON is the JSON shape of a license: its claims, plus type, kid, size.
+func tokenJSON(t *license.Token) map[string]any {
+	c := t.Claims
+	m := map[string]any{
+		"type": "license", "id": c.ID, "kid": t.KeyID, "size": t.Size,
+		"vendor": c.Vendor, "customer": c.Customer, "product": c.Product, "edition": c.Edition,
+		"features": nonNil(c.Features), "seats": c.Seats, "failover": c.Failover, "kind": c.Kind,
+		"issued_at": c.IssuedAt, "not_before": firstTime(c.NotBefore, c.IssuedAt),
+	}
+	if !c.Expires.IsZero() {
+		m["expires"] = c.Expires
+	}
+	if !c.UpgradesUntil.IsZero() {
+		m["upgrades_until"] = c.UpgradesUntil
+	}
+	if c.Major != 0 {
+		m["major"] = c.Major
+	}
+	return m
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func firstTime(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	return a
+}
+
+func printClaims(e *env, t *license.Token) {
+	c := t.Claims
+	var w bytes.Buffer
+	row := func(k, v string) { fmt.Fprintf(&w, "%-15s %s\n", k, v) }
+	row("type", "license")
+	row("id", c.ID.String())
+	row("kid", t.KeyID.String())
+	row("size", fmt.Sprintf("%d bytes", t.Size))
+	row("vendor", c.Vendor)
+	row("customer", c.Customer)
+	row("product", c.Product)
+	row("edition", c.Edition)
+	row("kind", c.Kind.String())
+	row("seats", fmt.Sprint(c.Seats))
+	row("failover", fmt.Sprint(c.Failover))
+	row("features", strings.Join(c.Features, ", "))
+	row("issued", c.IssuedAt.Format(time.RFC3339))
+	row("valid from", firstTime(c.NotBefore, c.IssuedAt).Format(time.RFC3339))
+	exp := "never"
+	if !c.Expires.IsZero() {
+		exp = c.Expires.Format(time.RFC3339)
+	}
+	row("expires", exp)
+	up := "none"
+	if !c.UpgradesUntil.IsZero() {
+		up = c.UpgradesUntil.Format(time.RFC3339)
+	}
+	row("upgrades until", up)
+	major := "any"
+	if c.Major != 0 {
+		major = fmt.Sprint(c.Major)
+	}
+	row("major", major)
+	e.stdout.Write(w.Bytes())
+}
