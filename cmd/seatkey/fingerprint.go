@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/seatkey/seatkey/fingerprint"
+)
+
+func init() {
+	commands["fingerprint"] = command{"show this machine's hardware fingerprint, or compare it with a saved one", cmdFingerprint}
+}
+
+func cmdFingerprint(e *env, args []string) error {
+	fs := e.flags("fingerprint", "[--root DIR] [--tpm PATH|none] [--scope S] [--json] [--show-raw] [-o FILE] | --compare FILE", `
+Reads this machine's components (processor, baseboard, system UUID and
+serials, firmware, memory, fixed disks, physical NICs, the TPM's endorsement
+key, and the host name, domain and machine ID, which never decide identity)
+and shows their keyed digests: raw serials are shown only with --show-raw and
+never written to FILE. With --compare, decides whether this machine is the
+device a saved fingerprint was taken from, explains each component, and exits
+0 for the same device, 1 for a new one.`)
+	root := fs.String("root", "", "read hardware from `DIR` (a sysfs/procfs/udev tree or a ghw snapshot .tar.gz)")
+	tpm := fs.String("tpm", "", "TPM device or swtpm socket `PATH`, or none (default: /dev/tpmrm0 if present)")
+	scope := fs.String("scope", "seatkey", "digest key `SCOPE`, normally the product ID")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	showRaw := fs.Bool("show-raw", false, "also print raw values (serials, MACs): keep them private")
+	out := fs.StringP("output", "o", "", "write the fingerprint (digests only) to `FILE`")
+	compare := fs.String("compare", "", "compare this machine with the fingerprint in `FILE`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	var saved *fingerprint.Fingerprint
+	if *compare != "" {
+		b, err := readInput(*compare)
+		if err != nil {
+			return err
+		}
+		if saved, err = fingerprint.ParseFingerprint(b); err != nil {
+			return err
+		}
+		*scope = saved.Scope
+	}
+	p, err := fingerprint.Collect(fingerprint.Options{Root: *root, TPM: *tpm})
+	if err != nil {
+		return err
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintln(e.stderr, "note:", n)
+	}
+	f := p.Digest(*scope)
+	if saved != nil {
+		r := fingerprint.Match(saved, f, &fingerprint.DefaultPolicy)
+		if *jsonOut {
+			if err := e.printJSON(r); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprint(e.stdout, r.String())
+		}
+		if !r.Same {
+			return fmt.Errorf("new device: %s", r.Reason())
+		}
+		return nil
+	}
+	if *out != "" {
+		if err := e.writeOutput(*out, f.Armor()); err != nil {
+			return err
+		}
+	}
+	if *jsonOut {
+		comps := map[string][]string{}
+		raw := map[string][]string{}
+		for _, c := range fingerprint.Components() {
+			for _, d := range f.Components[c] {
+				comps[c.String()] = append(comps[c.String()], hex.EncodeToString(d[:]))
+			}
+			if *showRaw && len(p.Values[c]) > 0 {
+				raw[c.String()] = p.Values[c]
+			}
+		}
+		m := map[string]any{"scope": f.Scope, "components": comps, "notes": nonNil(p.Notes)}
+		if *showRaw {
+			m["raw"] = raw
+		}
+		return e.printJSON(m)
+	}
+	fmt.Fprintf(e.stdout, "scope %s\n", f.Scope)
+	for _, c := range fingerprint.Components() {
+		for i, d := range f.Components[c] {
+			name := c.String()
+			if i > 0 {
+				name = ""
+			}
+			line := fmt.Sprintf("%-14s %x", name, d[:])
+			if *showRaw {
+				line += "  " + p.Values[c][i]
+			}
+			fmt.Fprintln(e.stdout, strings.TrimRight(line, " "))
+		}
+	}
+	if *out != "" {
+		fmt.Fprintf(e.stderr, "wrote %s\n", *out)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package fingerprint
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/seatkey/seatkey/internal/armor"
+	"github.com/seatkey/seatkey/internal/cborx"
+)
+
+// Wire form (SPEC.md):
+//
+//	fingerprint = { 1 => tstr, 2 => { + component => [+ bstr .size 16] } }
+//
+// digests sorted bytewise and unique; exactly one for a component that is not a set.
+type wireFingerprint struct {
+	Scope      string             `cbor:"1,keyasint"`
+	Components map[uint8][][]byte `cbor:"2,keyasint"`
+}
+
+const (
+	labelFingerprint = "FINGERPRINT"
+	maxSetSize       = 64
+	maxScopeLen      = 256
+)
+
+// MarshalBinary returns the deterministic CBOR form.
+func (f *Fingerprint) MarshalBinary() ([]byte, error) {
+	w := wireFingerprint{Scope: f.Scope, Components: map[uint8][][]byte{}}
+	for c := Component(1); c <= maxComponent; c++ {
+		if len(f.Components[c]) == 0 {
+			continue
+		}
+		ds := make([][]byte, len(f.Components[c]))
+		for i := range f.Components[c] {
+			ds[i] = f.Components[c][i][:]
+		}
+		w.Components[uint8(c)] = ds
+	}
+	return cborx.Marshal(w)
+}
+
+// Armor returns the armored text form.
+func (f *Fingerprint) Armor() []byte {
+	b, err := f.MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return armor.Encode(labelFingerprint, b)
+}
+
+// ParseFingerprint reads a fingerprint in binary or armored form, strictly.
+func ParseFingerprint(b []byte) (*Fingerprint, error) {
+	if armor.Is(b) {
+		var err error
+		if b, err = armor.Decode(labelFingerprint, b); err != nil {
+			return nil, fmt.Errorf("fingerprint: %w", err)
+		}
+	}
+	var w wireFingerprint
+	if err := cborx.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("fingerprint: %w", err)
+	}
+	if w.Scope == "" || len(w.Scope) > maxScopeLen {
+		return nil, fmt.Errorf("%w: fingerprint scope must be 1 to %d bytes", ErrMalformed, maxScopeLen)
+	}
+	if len(w.Components) == 0 {
+		return nil, fmt.Errorf("%w: fingerprint has no components", ErrMalformed)
+	}
+	f := &Fingerprint{Scope: w.Scope}
+	for k, ds := range w.Components {
+		c := Component(k)
+		if !c.valid() {
+			return nil, fmt.Errorf("%w: unknown component %d", ErrMalformed, k)
+		}
+		if len(ds) == 0 || len(ds) > maxSetSize || (!c.IsSet() && len(ds) != 1) {
+			return nil, fmt.Errorf("%w: %s has %d values", ErrMalformed, c, len(ds))
+		}
+		out := make([]Digest, len(ds))
+		for i, d := range ds {
+			if len(d) != len(Digest{}) {
+				return nil, fmt.Errorf("%w: %s digest must be %d bytes", ErrMalformed, c, len(Digest{}))
+			}
+			if i > 0 && bytes.Compare(ds[i-1], d) >= 0 {
+				return nil, fmt.Errorf("%w: %s digests not sorted and unique", ErrMalformed, c)
+			}
+			copy(out[i][:], d)
+		}
+		f.Components[c] = out
+	}
+	return f, nil
+}
