@@ -142,3 +142,15 @@ func ParseProfileJSON(b []byte) (*Profile, error) {
 	}
 	return &p, nil
 }
+
+// Hardware returns a copy without the software components, which never count
+// in a match: what an activation token carries.
+func (f *Fingerprint) Hardware() *Fingerprint {
+	h := &Fingerprint{Scope: f.Scope}
+	for c := Component(1); c <= maxComponent; c++ {
+		if c.Class() != Software {
+			h.Components[c] = f.Components[c]
+		}
+	}
+	return h
+}

@@ -38,7 +38,11 @@ you would type it.`)
 	step := 0
 	do := func(title string, wantExit int, args ...string) (string, error) {
 		step++
-		fmt.Fprintf(e.stdout, "\n== %d. %s\n$ seatkey %s\n", step, title, shellJoin(args))
+		if title == "" {
+			fmt.Fprintf(e.stdout, "$ seatkey %s\n", shellJoin(args))
+		} else {
+			fmt.Fprintf(e.stdout, "\n== %d. %s\n$ seatkey %s\n", step, title, shellJoin(args))
+		}
 		var out bytes.Buffer
 		code := run(args, io.MultiWriter(&out, e.stdout), e.stdout, e.getenv)
 		if wantExit == anyExit {
@@ -61,20 +65,34 @@ you would type it.`)
 		args  []string
 	}{
 		{"Vendor creates its signing key", 0, []string{"keygen", "-o", p("acme"), "--passphrase-file", pass}},
-		{"Vendor mints a 25-seat subscription", 0, []string{"mint", "--key", p("acme.key"), "--passphrase-file", pass, "--vendor", "Acme Software",
+		{"Vendor mints a 25-seat subscription and records it in its ledger (an embedded SQLite file)", 0, []string{"mint", "--key", p("acme.key"), "--passphrase-file", pass, "--vendor", "Acme Software",
 			"--product", "ledgerpro", "--customer", "Globex Corp", "--edition", "enterprise", "--seats", "25", "--failover", "2",
-			"--expires", "2099-12-31", "--major", "4", "--feature", "api,reports,sso", "-o", p("globex.lic")}},
+			"--expires", "2099-12-31", "--major", "4", "--feature", "api,reports,sso", "--ledger", p("ledger.db"),
+			"--overage", "allow", "--overage-price", "50", "--contact", "it@globex.example", "-o", p("globex.lic")}},
 		{"Anyone can read what the license says", 0, []string{"inspect", p("globex.lic")}},
 		{"The customer's air-gapped server verifies it offline", 0, []string{"verify", "--pub", p("acme.pub"), "--product", "ledgerpro",
 			"--version", "4.2.0", "--state", p("state"), p("globex.lic")}},
 		{"The customer's machine: its hardware fingerprint (digests only; raw serials stay on the machine)", 0, []string{"fingerprint", "--scope", "ledgerpro", "-o", p("this-machine.fp")}},
 		{"Later: is this still the same device?", anyExit, []string{"fingerprint", "--compare", p("this-machine.fp")}},
+		{"The customer's machine asks to be activated (a file carried to the vendor: air-gapped works)", 0, []string{"request", "--license", p("globex.lic"), "--label", "demo-server", "-o", p("demo-server.req")}},
+		{"Vendor activates it: a seat is taken in the ledger, an activation file comes back", 0, []string{"activate", "--key", p("acme.key"), "--passphrase-file", pass, "--ledger", p("ledger.db"), "-o", p("activations"), p("demo-server.req")}},
+		{"Re-imaged and asking again: the same device, no second seat", 0, []string{"request", "--license", p("globex.lic"), "--label", "demo-server (reinstalled)", "-o", p("again.req")}},
+		{"", 0, []string{"activate", "--key", p("acme.key"), "--passphrase-file", pass, "--ledger", p("ledger.db"), "-o", p("activations"), p("again.req")}},
+		{"The vendor's usage report", 0, []string{"report", "--ledger", p("ledger.db"), "--csv"}},
 		{"The same license for another product is refused", 1, []string{"verify", "--pub", p("acme.pub"), "--product", "inventorypro", p("globex.lic")}},
 	}
 	for _, s := range steps {
 		if _, err := do(s.title, s.exit, s.args...); err != nil {
 			return err
 		}
+	}
+	acts, _ := filepath.Glob(p("activations/*.act"))
+	if len(acts) != 1 {
+		return fmt.Errorf("expected one activation file, found %d", len(acts))
+	}
+	if _, err := do("The customer's machine verifies license and activation offline, against its own hardware", anyExit,
+		"verify", "--pub", p("acme.pub"), "--product", "ledgerpro", "--activation", acts[0], p("globex.lic")); err != nil {
+		return err
 	}
 	// Tamper: raise the seat count inside the armored file.
 	lic, err := os.ReadFile(p("globex.lic"))

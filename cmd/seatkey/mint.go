@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -29,6 +30,10 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 	upgrades := fs.String("upgrades-until", "", "last `DATE` of upgrade protection")
 	major := fs.Int("major", 0, "licensed major version (0: any)")
 	features := fs.StringArray("feature", nil, "licensed feature `F` (repeat, or comma-separated)")
+	ledgerPath := fs.String("ledger", "", "record the license in the ledger `DB`")
+	overage := fs.String("overage", "deny", "past the seats: allow (recorded and billed) or deny")
+	overagePrice := fs.String("overage-price", "50", "price per overage device, USD")
+	contact := fs.String("contact", "", "customer's primary contact `EMAIL` for notifications")
 	out := fs.StringP("output", "o", "", "write the license to `FILE`")
 	jsonOut := fs.Bool("json", false, "print the minted license's claims as JSON")
 	if err := parse(fs, args); err != nil {
@@ -77,6 +82,13 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 	if err := c.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	if *overage != "allow" && *overage != "deny" {
+		return usagef("--overage must be allow or deny")
+	}
+	price, err := parsePrice(*overagePrice)
+	if err != nil {
+		return err
+	}
 	sk, err := e.loadKey(*key, *passFile)
 	if err != nil {
 		return err
@@ -84,6 +96,16 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 	tok, err := sk.Mint(c)
 	if err != nil {
 		return err
+	}
+	if *ledgerPath != "" {
+		l, err := openLedger(*ledgerPath)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		if err := l.RecordLicense(sk, tok, issuer.LicensePolicy{OverageAllowed: *overage == "allow", OveragePriceCents: price, Contact: *contact}); err != nil {
+			return err
+		}
 	}
 	if err := e.writeOutput(*out, license.Armor(license.TypeLicense, tok)); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
 	"github.com/seatkey/seatkey/verifier"
 )
@@ -22,6 +23,9 @@ with the reason on standard error.`)
 	at := fs.String("at", "", "verify as at `TIME` (YYYY-MM-DD or RFC 3339; default now)")
 	state := fs.String("state", "", "state `FILE` that detects a clock set back")
 	features := fs.StringArray("feature", nil, "feature `F` that must be licensed (repeat)")
+	actFile := fs.String("activation", "", "also verify the activation `FILE` against this machine")
+	root := fs.String("root", "", "with --activation: read hardware from `DIR`")
+	tpm := fs.String("tpm", "", "with --activation: TPM device or socket `PATH`, or none")
 	jsonOut := fs.Bool("json", false, "print the verified license as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -55,6 +59,9 @@ with the reason on standard error.`)
 	if err != nil {
 		return err
 	}
+	if *actFile != "" {
+		return e.verifyActivation(tok, *actFile, *root, *tpm, o, *jsonOut)
+	}
 	lic, err := verifier.Verify(tok, o)
 	if err != nil {
 		return fmt.Errorf("license refused: %w", err)
@@ -79,4 +86,33 @@ func tokenSize(b []byte) int {
 		return len(b)
 	}
 	return len(raw)
+}
+
+func (e *env) verifyActivation(tok []byte, actFile, root, tpm string, o verifier.Options, jsonOut bool) error {
+	act, err := readInput(actFile)
+	if err != nil {
+		return err
+	}
+	t, err := license.Inspect(tok)
+	if err != nil {
+		return fmt.Errorf("license refused: %w", err)
+	}
+	p, err := fingerprint.Collect(fingerprint.Options{Root: root, TPM: tpm})
+	if err != nil {
+		return err
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintln(e.stderr, "note:", n)
+	}
+	a, err := verifier.VerifyActivation(tok, act, p.Digest(t.Claims.Product), o)
+	if err != nil {
+		return fmt.Errorf("refused: %w", err)
+	}
+	if jsonOut {
+		m := tokenJSON(&license.Token{KeyID: a.KeyID, Type: license.TypeLicense, Claims: a.Claims, Size: tokenSize(tok)})
+		m["valid"], m["device"], m["activation"], m["overage"], m["match"] = true, a.Activation.Device, a.Activation.ID, a.Activation.Overage, a.Match
+		return e.printJSON(m)
+	}
+	fmt.Fprintf(e.stdout, "valid: %s %s for %s on device %s (%s)\n", a.Product, a.Edition, a.Customer, a.Activation.Device, a.Match.Reason())
+	return nil
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The activation flow through the CLI, with fixture machines as hardware.
+func TestActivationFlowCLI(t *testing.T) {
+	dir := t.TempDir()
+	p := func(s string) string { return filepath.Join(dir, s) }
+	db := p("ledger.db")
+	if r := runCLI(t, nil, "keygen", "-o", p("v")); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "1",
+		"--expires", "2099-01-01", "--ledger", db, "--overage", "allow", "--overage-price", "49.99", "--contact", "it@globex.example", "-o", p("l.lic")); r.code != 0 {
+		t.Fatalf("mint: %+v", r)
+	}
+	if r := runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "p", "--customer", "c", "--edition", "e", "--seats", "1",
+		"--expires", "2099-01-01", "--overage", "maybe", "-o", p("x.lic")); r.code != 2 {
+		t.Fatalf("bad --overage: %+v", r)
+	}
+	for _, m := range []string{"server", "laptop"} {
+		if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+m, "--label", m, "-o", p(m+".req")); r.code != 0 {
+			t.Fatalf("request %s: %+v", m, r)
+		}
+	}
+	r := runCLI(t, nil, "activate", "--key", p("v.key"), "--ledger", db, "-o", p("acts"), p("server.req"), p("laptop.req"), p("missing.req"))
+	if r.code != 1 || !strings.Contains(r.stdout, "new-device") || !strings.Contains(r.stdout, "OVERAGE") || !strings.Contains(r.stdout, "missing.req: refused") ||
+		!strings.Contains(r.stderr, "3 requests: 2 new-device, 1 refused") {
+		t.Fatalf("activate: %+v", r)
+	}
+	acts, _ := filepath.Glob(p("acts/*.act"))
+	if len(acts) != 2 {
+		t.Fatalf("activation files: %v", acts)
+	}
+	r = runCLI(t, nil, "devices", "--ledger", db, "--json")
+	var devs []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &devs); err != nil || len(devs) != 2 || devs[0]["status"] != "active" || !strings.HasPrefix(devs[0]["id"].(string), "dev_") {
+		t.Fatalf("devices: %v %s", err, r.stdout)
+	}
+	// The server's activation verifies on the server and not on the laptop.
+	var serverAct string
+	for _, a := range acts {
+		if strings.Contains(a, devs[0]["id"].(string)) && devs[0]["label"] == "server" || strings.Contains(a, devs[1]["id"].(string)) && devs[1]["label"] == "server" {
+			serverAct = a
+		}
+	}
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", serverAct, "--root", fixtures+"server", p("l.lic")); r.code != 0 {
+		t.Fatalf("verify on the server: %+v", r)
+	}
+	r = runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", serverAct, "--root", fixtures+"laptop", p("l.lic"))
+	if r.code != 1 || !strings.Contains(r.stderr, "not the activated device") || !strings.Contains(r.stderr, "decides identity") {
+		t.Fatalf("verify on the laptop: %+v", r)
+	}
+	r = runCLI(t, nil, "report", "--ledger", db, "--csv")
+	if r.code != 0 || !strings.Contains(r.stdout, ",true,49.99\n") || !strings.Contains(r.stdout, ",1,2,1,49.99\n") {
+		t.Fatalf("report: %+v", r)
+	}
+	if r := runCLI(t, nil, "report", "--ledger", db); r.code != 2 {
+		t.Fatalf("report without format: %+v", r)
+	}
+	id := devs[0]["id"].(string)
+	if r := runCLI(t, nil, "decommission", "--ledger", db, id); r.code != 0 || !strings.Contains(r.stdout, "decommissioned") {
+		t.Fatalf("decommission: %+v", r)
+	}
+	if r := runCLI(t, nil, "decommission", "--ledger", db, id); r.code != 1 {
+		t.Fatalf("second decommission: %+v", r)
+	}
+	if r := runCLI(t, nil, "decommission", "--ledger", db, "dev_nope"); r.code != 2 {
+		t.Fatalf("bad device id: %+v", r)
+	}
+	if r := runCLI(t, nil, "unsuspend", "--ledger", db, "Nobody"); r.code != 1 {
+		t.Fatalf("unsuspend unknown: %+v", r)
+	}
+}

@@ -1,0 +1,226 @@
+package issuer
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/license"
+)
+
+// Filter selects devices by license and/or customer; zero values select all.
+type Filter struct {
+	License  license.ID
+	Customer string
+}
+
+// Device is one row of the ledger's device account.
+type Device struct {
+	License        license.ID          `json:"license"`
+	Customer       string              `json:"customer"`
+	ID             activation.DeviceID `json:"id"`
+	Label          string              `json:"label"`
+	Status         string              `json:"status"`
+	Failover       bool                `json:"failover"`
+	Overage        bool                `json:"overage"`
+	PriceCents     int64               `json:"price_cents"` // billed for this device (overage only)
+	FirstActivated time.Time           `json:"first_activated"`
+	LastActivated  time.Time           `json:"last_activated"`
+}
+
+// Summary is one license's account.
+type Summary struct {
+	License     license.ID `json:"license"`
+	Customer    string     `json:"customer"`
+	Product     string     `json:"product"`
+	Seats       int        `json:"seats"`
+	Used        int        `json:"used"`
+	Overage     int        `json:"overage_devices"`
+	AmountCents int64      `json:"amount_due_cents"`
+	Suspended   bool       `json:"customer_suspended"`
+}
+
+func (f Filter) where() (string, []any) {
+	w, args := " WHERE 1=1", []any{}
+	if f.License != (license.ID{}) {
+		w += " AND l.id = ?"
+		args = append(args, f.License[:])
+	}
+	if f.Customer != "" {
+		w += " AND c.name = ?"
+		args = append(args, f.Customer)
+	}
+	return w, args
+}
+
+// EachDevice calls fn for every device the filter selects, streaming rows.
+func (l *Ledger) EachDevice(f Filter, fn func(*Device) error) error {
+	w, args := f.where()
+	rows, err := l.db.Query(`SELECT l.id, c.name, d.id, d.label, d.status, d.failover, d.overage, l.overage_price_cents, d.first_activated, d.last_activated
+		FROM devices d JOIN licenses l ON l.id = d.license_id JOIN customers c ON c.id = l.customer_id`+w+` ORDER BY l.id, d.first_activated, d.id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var d Device
+	var lic, dev []byte
+	var price, first, last int64
+	for rows.Next() {
+		if err := rows.Scan(&lic, &d.Customer, &dev, &d.Label, &d.Status, &d.Failover, &d.Overage, &price, &first, &last); err != nil {
+			return err
+		}
+		copy(d.License[:], lic)
+		copy(d.ID[:], dev)
+		d.PriceCents = 0
+		if d.Overage {
+			d.PriceCents = price
+		}
+		d.FirstActivated, d.LastActivated = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+		if err := fn(&d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Summaries returns the per-license account for the filter.
+func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
+	w, args := f.where()
+	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.seats, c.suspended,
+		COALESCE(SUM(CASE WHEN d.id IS NOT NULL AND d.failover = 0 AND (d.status <> 'decommissioned' OR l.kind = `+strconv.Itoa(int(license.PerDeployment))+`) THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN d.overage = 1 THEN 1 ELSE 0 END), 0)
+		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id ORDER BY l.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		var s Summary
+		var lic []byte
+		if err := rows.Scan(&lic, &s.Customer, &s.Product, &s.Seats, &s.Suspended, &s.Used, &s.Overage); err != nil {
+			return nil, err
+		}
+		copy(s.License[:], lic)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		var price int64
+		if err := l.db.QueryRow(`SELECT overage_price_cents FROM licenses WHERE id = ?`, out[i].License[:]).Scan(&price); err != nil {
+			return nil, err
+		}
+		out[i].AmountCents = int64(out[i].Overage) * price
+	}
+	return out, nil
+}
+
+// DeviceHeader is the CSV header of the device rows.
+var DeviceHeader = []string{"license", "customer", "device", "label", "status", "failover", "first_activated", "last_activated", "overage", "price"}
+
+// WriteCSV writes one row per device, a blank line, then one summary row per
+// license (license, customer, product, seats, used, overage_devices, amount_due).
+func (l *Ledger) WriteCSV(w io.Writer, f Filter) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(DeviceHeader); err != nil {
+		return err
+	}
+	row := make([]string, len(DeviceHeader))
+	err := l.EachDevice(f, func(d *Device) error {
+		row[0], row[1], row[2], row[3], row[4] = d.License.String(), d.Customer, d.ID.String(), d.Label, d.Status
+		row[5], row[6], row[7] = strconv.FormatBool(d.Failover), d.FirstActivated.Format(time.RFC3339), d.LastActivated.Format(time.RFC3339)
+		row[8], row[9] = strconv.FormatBool(d.Overage), decimal(d.PriceCents)
+		return cw.Write(row)
+	})
+	if err != nil {
+		return err
+	}
+	sums, err := l.Summaries(f)
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return err
+	}
+	cw.Write([]string{"license", "customer", "product", "seats", "used", "overage_devices", "amount_due"})
+	for _, s := range sums {
+		cw.Write([]string{s.License.String(), s.Customer, s.Product, strconv.Itoa(s.Seats), strconv.Itoa(s.Used), strconv.Itoa(s.Overage), decimal(s.AmountCents)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteJSON writes {"devices": [...], "summary": [...]}, streaming the devices.
+func (l *Ledger) WriteJSON(w io.Writer, f Filter) error {
+	if _, err := io.WriteString(w, `{"devices":[`); err != nil {
+		return err
+	}
+	first := true
+	enc := json.NewEncoder(w)
+	err := l.EachDevice(f, func(d *Device) error {
+		if !first {
+			io.WriteString(w, ",")
+		}
+		first = false
+		return enc.Encode(d)
+	})
+	if err != nil {
+		return err
+	}
+	sums, err := l.Summaries(f)
+	if err != nil {
+		return err
+	}
+	if sums == nil {
+		sums = []Summary{}
+	}
+	b, _ := json.Marshal(sums)
+	_, err = fmt.Fprintf(w, `],"summary":%s}`+"\n", b)
+	return err
+}
+
+func decimal(cents int64) string { return fmt.Sprintf("%d.%02d", cents/100, cents%100) }
+
+// Notification is a message recorded for a customer's contact.
+type Notification struct {
+	ID        int64
+	At        time.Time
+	Kind      string
+	Recipient string
+	Subject   string
+	Body      string
+	Delivered bool
+	Attempts  int
+	LastError string
+}
+
+// Notifications lists recorded notifications, oldest first; pending only if asked.
+func (l *Ledger) Notifications(pendingOnly bool) ([]Notification, error) {
+	q := `SELECT id, at, kind, recipient, subject, body, delivered_at IS NOT NULL, attempts, last_error FROM notifications`
+	if pendingOnly {
+		q += ` WHERE delivered_at IS NULL`
+	}
+	rows, err := l.db.Query(q + ` ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var n Notification
+		var at int64
+		if err := rows.Scan(&n.ID, &at, &n.Kind, &n.Recipient, &n.Subject, &n.Body, &n.Delivered, &n.Attempts, &n.LastError); err != nil {
+			return nil, err
+		}
+		n.At = time.Unix(at, 0).UTC()
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

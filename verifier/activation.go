@@ -1,0 +1,98 @@
+package verifier
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/cose"
+	"github.com/seatkey/seatkey/license"
+)
+
+// Refusals of an activation.
+var (
+	ErrActivationMismatch = errors.New("activation is for another license")
+	ErrDevice             = errors.New("this machine is not the activated device")
+	ErrActivationExpired  = errors.New("activation has expired")
+)
+
+// DeviceError is ErrDevice with the per-component explanation.
+type DeviceError struct {
+	Result fingerprint.Result
+}
+
+func (e *DeviceError) Error() string {
+	return fmt.Sprintf("%v: %s\n%s", ErrDevice, e.Result.Reason(), e.Result.String())
+}
+
+func (e *DeviceError) Unwrap() error { return ErrDevice }
+
+// Activated is a license verified together with its activation on this machine.
+type Activated struct {
+	*License
+	Activation *activation.Claims
+	Match      fingerprint.Result
+}
+
+// VerifyActivation verifies the license as Verify does, then the activation
+// token (same trusted keys, type, signature, bound to this license, not
+// expired), then that current, this machine's fingerprint (see
+// fingerprint.Collect and Profile.Digest with the product as scope), is the
+// activated device under the policy the activation carries.
+func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint.Fingerprint, o Options) (*Activated, error) {
+	lic, err := Verify(licenseToken, o)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := license.Decode(license.TypeActivation, activationToken)
+	if err != nil {
+		return nil, fmt.Errorf("activation: %w", err)
+	}
+	m, err := cose.Parse(raw, license.MaxTokenSize)
+	if err != nil {
+		return nil, fmt.Errorf("activation: %w", err)
+	}
+	if m.Type != license.TypeActivation {
+		return nil, fmt.Errorf("activation: %w: %q, want %q", license.ErrWrongType, m.Type, license.TypeActivation)
+	}
+	var kid license.KeyID
+	copy(kid[:], m.KID)
+	pub, ok := o.Keys.lookup(kid)
+	if !ok {
+		return nil, fmt.Errorf("activation: %w: %s", ErrUnknownKey, kid)
+	}
+	if !m.Verify(pub) {
+		return nil, fmt.Errorf("activation: %w", ErrSignature)
+	}
+	c, err := activation.ParseClaims(m.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if c.License != lic.ID {
+		return nil, fmt.Errorf("%w: activation for %s, license %s", ErrActivationMismatch, c.License, lic.ID)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	skew := o.Skew
+	if skew == 0 {
+		skew = DefaultSkew
+	}
+	if !c.Expires.IsZero() && !now.Add(-skew).Before(c.Expires) {
+		return nil, fmt.Errorf("%w: on %s", ErrActivationExpired, c.Expires.Format(time.RFC3339))
+	}
+	if c.Fingerprint.Scope != lic.Product {
+		return nil, fmt.Errorf("%w: activation fingerprint scope %q is not the product %q", license.ErrInvalidClaims, c.Fingerprint.Scope, lic.Product)
+	}
+	if current == nil {
+		return nil, fmt.Errorf("%w: no fingerprint of this machine given", ErrDevice)
+	}
+	r := fingerprint.Match(c.Fingerprint, current, c.EffectivePolicy())
+	if !r.Same {
+		return nil, &DeviceError{Result: r}
+	}
+	return &Activated{License: lic, Activation: c, Match: r}, nil
+}
