@@ -141,6 +141,26 @@ var migrations = []string{
 		attempts INTEGER NOT NULL DEFAULT 0,
 		last_error TEXT NOT NULL DEFAULT ''
 	);`,
+	// 2: revocation and published revocation lists.
+	`CREATE TABLE revocations (
+		kind TEXT NOT NULL CHECK (kind IN ('license', 'activation', 'key')),
+		id BLOB NOT NULL,
+		reason INTEGER NOT NULL,
+		at INTEGER NOT NULL,
+		active INTEGER NOT NULL DEFAULT 1,
+		PRIMARY KEY (kind, id)
+	);
+	CREATE TABLE revocation_lists (
+		sequence INTEGER PRIMARY KEY,
+		issued_at INTEGER NOT NULL,
+		next_update INTEGER NOT NULL,
+		kid BLOB NOT NULL,
+		licenses INTEGER NOT NULL,
+		activations INTEGER NOT NULL,
+		keys INTEGER NOT NULL
+	);`,
+	// 3: report order straight from an index, not a sort of every device.
+	`CREATE INDEX devices_report_order ON devices(license_id, first_activated, id);`,
 }
 
 // OpenLedger opens (creating on first use) the SQLite ledger at path and

@@ -1,11 +1,12 @@
 package issuer
 
 import (
-	"encoding/csv"
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/seatkey/seatkey/activation"
@@ -126,17 +127,39 @@ var DeviceHeader = []string{"license", "customer", "device", "label", "status", 
 
 // WriteCSV writes one row per device, a blank line, then one summary row per
 // license (license, customer, product, seats, used, overage_devices, amount_due).
+// Rows are streamed; only free-text fields (customer, label) can need quoting.
 func (l *Ledger) WriteCSV(w io.Writer, f Filter) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(DeviceHeader); err != nil {
-		return err
-	}
-	row := make([]string, len(DeviceHeader))
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString(strings.Join(DeviceHeader, ",") + "\n")
+	var row []byte
+	var lastLic license.ID
+	var licText []byte
 	err := l.EachDevice(f, func(d *Device) error {
-		row[0], row[1], row[2], row[3], row[4] = d.License.String(), d.Customer, d.ID.String(), d.Label, d.Status
-		row[5], row[6], row[7] = strconv.FormatBool(d.Failover), d.FirstActivated.Format(time.RFC3339), d.LastActivated.Format(time.RFC3339)
-		row[8], row[9] = strconv.FormatBool(d.Overage), decimal(d.PriceCents)
-		return cw.Write(row)
+		if licText == nil || d.License != lastLic {
+			lastLic, licText = d.License, license.AppendID(nil, "lic", d.License[:])
+		}
+		row = append(row[:0], licText...)
+		row = append(row, ',')
+		row = appendCSVField(row, d.Customer)
+		row = append(row, ',')
+		row = license.AppendID(row, "dev", d.ID[:])
+		row = append(row, ',')
+		row = appendCSVField(row, d.Label)
+		row = append(row, ',')
+		row = append(row, d.Status...)
+		row = append(row, ',')
+		row = strconv.AppendBool(row, d.Failover)
+		row = append(row, ',')
+		row = d.FirstActivated.AppendFormat(row, time.RFC3339)
+		row = append(row, ',')
+		row = d.LastActivated.AppendFormat(row, time.RFC3339)
+		row = append(row, ',')
+		row = strconv.AppendBool(row, d.Overage)
+		row = append(row, ',')
+		row = appendDecimal(row, d.PriceCents)
+		row = append(row, '\n')
+		_, err := bw.Write(row)
+		return err
 	})
 	if err != nil {
 		return err
@@ -145,16 +168,50 @@ func (l *Ledger) WriteCSV(w io.Writer, f Filter) error {
 	if err != nil {
 		return err
 	}
-	cw.Flush()
-	if _, err := io.WriteString(w, "\n"); err != nil {
-		return err
-	}
-	cw.Write([]string{"license", "customer", "product", "seats", "used", "overage_devices", "amount_due"})
+	bw.WriteString("\nlicense,customer,product,seats,used,overage_devices,amount_due\n")
 	for _, s := range sums {
-		cw.Write([]string{s.License.String(), s.Customer, s.Product, strconv.Itoa(s.Seats), strconv.Itoa(s.Used), strconv.Itoa(s.Overage), decimal(s.AmountCents)})
+		row = license.AppendID(row[:0], "lic", s.License[:])
+		row = append(row, ',')
+		row = appendCSVField(row, s.Customer)
+		row = append(row, ',')
+		row = appendCSVField(row, s.Product)
+		row = append(row, ',')
+		row = strconv.AppendInt(row, int64(s.Seats), 10)
+		row = append(row, ',')
+		row = strconv.AppendInt(row, int64(s.Used), 10)
+		row = append(row, ',')
+		row = strconv.AppendInt(row, int64(s.Overage), 10)
+		row = append(row, ',')
+		row = appendDecimal(row, s.AmountCents)
+		row = append(row, '\n')
+		bw.Write(row)
 	}
-	cw.Flush()
-	return cw.Error()
+	return bw.Flush()
+}
+
+// appendCSVField quotes a field as RFC 4180 requires: when it holds a comma,
+// a quote, a line break or leading space.
+func appendCSVField(dst []byte, s string) []byte {
+	if s == "" || (!strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ') {
+		return append(dst, s...)
+	}
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			dst = append(dst, '"')
+		}
+		dst = append(dst, s[i])
+	}
+	return append(dst, '"')
+}
+
+func appendDecimal(dst []byte, cents int64) []byte {
+	dst = strconv.AppendInt(dst, cents/100, 10)
+	dst = append(dst, '.')
+	if c := cents % 100; c < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, cents%100, 10)
 }
 
 // WriteJSON writes {"devices": [...], "summary": [...]}, streaming the devices.

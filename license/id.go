@@ -15,7 +15,10 @@ type ID [16]byte
 // SHA-256("seatkey key id" || 0x00 || public key). Text form "key_" + 13 letters.
 type KeyID [8]byte
 
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+var (
+	b32      = base32.StdEncoding.WithPadding(base32.NoPadding)
+	b32Lower = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+)
 
 // NewID returns a random license ID.
 func NewID() ID {
@@ -60,7 +63,14 @@ func ParseKeyID(s string) (KeyID, error) {
 // FormatID writes prefix "_" and the lower-case unpadded base32 of b: the text
 // form of every seatkey identifier (lic_, key_, dev_, act_).
 func FormatID(prefix string, b []byte) string {
-	return prefix + "_" + strings.ToLower(b32.EncodeToString(b))
+	return string(AppendID(nil, prefix, b))
+}
+
+// AppendID appends the text form of an identifier to dst.
+func AppendID(dst []byte, prefix string, b []byte) []byte {
+	dst = append(dst, prefix...)
+	dst = append(dst, '_')
+	return b32Lower.AppendEncode(dst, b)
 }
 
 // ParseIDBytes parses FormatID's output for a given prefix and size.

@@ -70,6 +70,14 @@ func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint
 	if err != nil {
 		return nil, err
 	}
+	if err := checkKey(o.Keys, o.Revocations, kid, c.IssuedAt); err != nil {
+		return nil, fmt.Errorf("activation: %w", err)
+	}
+	if o.Revocations != nil {
+		if e, ok := o.Revocations.Activation(c.ID); ok {
+			return nil, &RevokedError{What: "activation", ID: c.ID.String(), Reason: e.Reason, At: e.At}
+		}
+	}
 	if c.License != lic.ID {
 		return nil, fmt.Errorf("%w: activation for %s, license %s", ErrActivationMismatch, c.License, lic.ID)
 	}

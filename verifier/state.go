@@ -12,10 +12,13 @@ import (
 )
 
 // The state file is the deterministic CBOR map {1: latest time seen (seconds
-// since 1970)}. It is written atomically (temporary file, then rename), mode
-// 0600. It detects a clock set back; it cannot stop someone who deletes it.
+// since 1970), ? 2: {vendor => highest revocation list sequence}}. It is
+// written atomically (temporary file, then rename), mode 0600. It detects a
+// clock set back and a revocation list rolled back; it cannot stop someone
+// who deletes it.
 type stateFile struct {
-	LastSeen uint64 `cbor:"1,keyasint"`
+	LastSeen  uint64            `cbor:"1,keyasint"`
+	Sequences map[string]uint64 `cbor:"2,keyasint,omitempty"`
 }
 
 const maxStateSize = 1 << 16
@@ -32,7 +35,7 @@ func parseState(b []byte) (stateFile, error) {
 	return s, nil
 }
 
-func observeTime(path string, now time.Time, tolerance time.Duration) error {
+func observe(path string, now time.Time, tolerance time.Duration, rl *RevocationList) error {
 	var s stateFile
 	b, err := os.ReadFile(path)
 	switch {
@@ -48,8 +51,25 @@ func observeTime(path string, now time.Time, tolerance time.Duration) error {
 	if s.LastSeen != 0 && now.Before(last.Add(-tolerance)) {
 		return fmt.Errorf("%w: now %s, but %s was seen before", ErrClockRollback, now.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
 	}
+	changed := false
+	if rl != nil {
+		seen := s.Sequences[rl.Vendor]
+		if rl.Sequence < seen {
+			return fmt.Errorf("%w: list %d, but %d was seen before", ErrRevocationRollback, rl.Sequence, seen)
+		}
+		if rl.Sequence > seen {
+			if s.Sequences == nil {
+				s.Sequences = map[string]uint64{}
+			}
+			s.Sequences[rl.Vendor] = rl.Sequence
+			changed = true
+		}
+	}
 	if n := now.Unix(); n > 0 && uint64(n) > s.LastSeen {
 		s.LastSeen = uint64(n)
+		changed = true
+	}
+	if changed {
 		out, err := cborx.Marshal(s)
 		if err != nil {
 			return err

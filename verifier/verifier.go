@@ -62,16 +62,24 @@ type Options struct {
 	Features []string // features the caller needs; each must be licensed
 
 	// State is a file in which the verifier remembers the latest time it has
-	// seen; a clock more than RollbackTolerance before it is refused.
+	// seen (a clock more than RollbackTolerance before it is refused) and the
+	// highest revocation list sequence per vendor (an older list is refused).
 	State             string
 	RollbackTolerance time.Duration // zero: DefaultRollbackTolerance
+
+	// Revocations, when given, refuses revoked licenses, activations and
+	// anything signed by a revoked key. A list past its next-update time is a
+	// warning in the result, or a refusal with RefuseStale.
+	Revocations *RevocationList
+	RefuseStale bool
 }
 
 // License is a verified license.
 type License struct {
 	license.Claims
-	KeyID  license.KeyID `json:"kid"`
-	Legacy bool          `json:"legacy,omitempty"` // the running major is two or more behind LatestMajor
+	KeyID    license.KeyID `json:"kid"`
+	Legacy   bool          `json:"legacy,omitempty"`   // the running major is two or more behind LatestMajor
+	Warnings []string      `json:"warnings,omitempty"` // such as a stale revocation list
 }
 
 // Verify checks token (binary, armored or single-line) and returns the license
@@ -107,6 +115,14 @@ func Verify(token []byte, o Options) (*License, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkKey(o.Keys, o.Revocations, kid, c.IssuedAt); err != nil {
+		return nil, err
+	}
+	if o.Revocations != nil {
+		if e, ok := o.Revocations.License(c.ID); ok {
+			return nil, &RevokedError{What: "license", ID: c.ID.String(), Reason: e.Reason, At: e.At}
+		}
+	}
 	if !o.AnyProduct && c.Product != o.Product {
 		return nil, fmt.Errorf("%w: licensed for %q, running %q", ErrWrongProduct, c.Product, o.Product)
 	}
@@ -119,9 +135,16 @@ func Verify(token []byte, o Options) (*License, error) {
 		if tol == 0 {
 			tol = DefaultRollbackTolerance
 		}
-		if err := observeTime(o.State, now, tol); err != nil {
+		if err := observe(o.State, now, tol, o.Revocations); err != nil {
 			return nil, err
 		}
+	}
+	var warnings []string
+	if o.Revocations != nil && now.After(o.Revocations.NextUpdate) {
+		if o.RefuseStale {
+			return nil, fmt.Errorf("%w: due %s", ErrStaleRevocationList, o.Revocations.NextUpdate.Format(time.RFC3339))
+		}
+		warnings = append(warnings, fmt.Sprintf("revocation list %d is stale: its next update was due %s", o.Revocations.Sequence, o.Revocations.NextUpdate.Format(time.RFC3339)))
 	}
 	skew := o.Skew
 	if skew == 0 {
@@ -133,7 +156,7 @@ func Verify(token []byte, o Options) (*License, error) {
 	if !c.Expires.IsZero() && !now.Add(-skew).Before(c.Expires) {
 		return nil, fmt.Errorf("%w: on %s", ErrExpired, c.Expires.Format(time.RFC3339))
 	}
-	lic := &License{Claims: c, KeyID: kid}
+	lic := &License{Claims: c, KeyID: kid, Warnings: warnings}
 	if o.Version != "" {
 		v, err := ParseVersion(o.Version)
 		if err != nil {
@@ -214,7 +237,8 @@ func entitled(c license.Claims, v Version, released time.Time) error {
 
 // Keyring is a set of trusted vendor public keys, chosen by key ID.
 type Keyring struct {
-	keys map[license.KeyID]license.PublicKey
+	keys    map[license.KeyID]license.PublicKey
+	retired map[license.KeyID]time.Time
 }
 
 // NewKeyring returns a keyring trusting keys.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,5 +77,37 @@ func TestActivationFlowCLI(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "unsuspend", "--ledger", db, "Nobody"); r.code != 1 {
 		t.Fatalf("unsuspend unknown: %+v", r)
+	}
+}
+
+func TestNotifyCLI(t *testing.T) {
+	dir := t.TempDir()
+	p := func(s string) string { return filepath.Join(dir, s) }
+	db := p("ledger.db")
+	runCLI(t, nil, "keygen", "-o", p("v"))
+	runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "1",
+		"--expires", "2099-01-01", "--ledger", db, "--contact", "it@globex.example", "-o", p("l.lic"))
+	runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "-o", p("s.req"))
+	if r := runCLI(t, nil, "activate", "--key", p("v.key"), "--ledger", db, "-o", dir, p("s.req")); r.code != 0 {
+		t.Fatal(r)
+	}
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		json.NewDecoder(r.Body).Decode(&b)
+		got = append(got, b["kind"].(string)+" to "+b["recipient"].(string))
+	}))
+	defer srv.Close()
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"delivered": 1`) {
+		t.Fatalf("notify: %+v", r)
+	}
+	if strings.Join(got, ";") != "usage-full to it@globex.example" { // one seat: 90% and 100% at once, one notice
+		t.Fatalf("webhook got %v", got)
+	}
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL); r.code != 0 || !strings.Contains(r.stdout, "0 delivered") {
+		t.Fatalf("second run must deliver nothing twice: %+v", r)
+	}
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--smtp", "localhost:25"); r.code != 2 {
+		t.Fatalf("smtp without --from: %+v", r)
 	}
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/seatkey/seatkey/issuer"
+)
+
+func init() {
+	commands["notify"] = command{"deliver the ledger's pending notifications (webhook or email)", cmdNotify}
+}
+
+func cmdNotify(e *env, args []string) error {
+	fs := e.flags("notify", "--ledger DB (--webhook URL | --smtp HOST:PORT --from ADDR) [--json]", `
+Delivers the notifications the ledger has recorded (usage nearing the seat
+limit, reaching it, each overage device) to the customers' contacts: as a JSON
+POST to a webhook (retried), or as email over SMTP. What fails stays pending
+for the next run; nothing is lost. Exit 1 if any delivery failed.`)
+	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	webhook := fs.String("webhook", "", "POST each notification to `URL`")
+	smtpAddr := fs.String("smtp", "", "send email through `HOST:PORT`")
+	from := fs.String("from", "", "sender `ADDRESS` for email")
+	jsonOut := fs.Bool("json", false, "print the counts as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var n issuer.Notifier
+	switch {
+	case *webhook != "" && *smtpAddr == "":
+		n = &issuer.Webhook{URL: *webhook}
+	case *smtpAddr != "" && *webhook == "" && *from != "":
+		n = &issuer.SMTP{Addr: *smtpAddr, From: *from}
+	default:
+		return usagef("need --webhook URL, or --smtp HOST:PORT with --from")
+	}
+	l, err := openLedger(*ledgerPath)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	ok, failed, err := l.Deliver(context.Background(), n)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		e.printJSON(map[string]int{"delivered": ok, "failed": failed})
+	} else {
+		fmt.Fprintf(e.stdout, "%d delivered, %d failed (kept for the next run)\n", ok, failed)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d notifications not delivered", failed)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package license
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/seatkey/seatkey/internal/cborx"
+)
+
+// Reason says why something was revoked.
+type Reason uint8
+
+const (
+	ReasonUnspecified   Reason = 0
+	ReasonKeyCompromise Reason = 1 // keys: every token the key signed is refused
+	ReasonRefunded      Reason = 2
+	ReasonAbuse         Reason = 3
+	ReasonLeaked        Reason = 4
+	ReasonSuperseded    Reason = 5
+	ReasonRetired       Reason = 6 // keys: tokens issued after the time are refused
+	maxReason                  = 6
+)
+
+var reasonNames = [...]string{"unspecified", "key-compromise", "refunded", "abuse", "leaked", "superseded", "retired"}
+
+func (r Reason) String() string {
+	if r <= maxReason {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", uint8(r))
+}
+
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// ParseReason parses a reason name.
+func ParseReason(s string) (Reason, error) {
+	for i, n := range reasonNames {
+		if n == s {
+			return Reason(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown revocation reason %q (want one of %v)", s, reasonNames)
+}
+
+// Entry is one revoked ID.
+type Entry struct {
+	ID     []byte
+	At     time.Time
+	Reason Reason
+}
+
+// Entry sizes: the ID, then the time (uint32 big-endian seconds since 1970),
+// then the reason byte.
+const (
+	idEntrySize  = 16 + 4 + 1
+	keyEntrySize = 8 + 4 + 1
+	// MaxRevocationSize bounds a revocation list token in binary form.
+	MaxRevocationSize = 64 << 20
+)
+
+// ErrRevocationList is returned for a malformed list.
+var ErrRevocationList = errors.New("malformed revocation list")
+
+// RevocationList is the content of a revocation list token. Lookups search
+// the sorted fixed-width entries in place: no map, no allocation.
+type RevocationList struct {
+	Vendor      string
+	IssuedAt    time.Time
+	Sequence    uint64
+	NextUpdate  time.Time
+	licenses    []byte
+	activations []byte
+	keys        []byte
+}
+
+type wireRevocation struct {
+	Iss string     `cbor:"1,keyasint"`
+	Iat uint64     `cbor:"6,keyasint"`
+	SK  wireRevoke `cbor:"-65537,keyasint"`
+}
+
+type wireRevoke struct {
+	Seq         uint64 `cbor:"1,keyasint"`
+	NextUpdate  uint64 `cbor:"2,keyasint"`
+	Licenses    []byte `cbor:"3,keyasint,omitempty"`
+	Activations []byte `cbor:"4,keyasint,omitempty"`
+	Keys        []byte `cbor:"5,keyasint,omitempty"`
+}
+
+// NewRevocationList builds a list; entries may come in any order.
+func NewRevocationList(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*RevocationList, error) {
+	r := &RevocationList{Vendor: vendor, Sequence: seq, IssuedAt: issued.UTC().Truncate(time.Second), NextUpdate: next.UTC().Truncate(time.Second)}
+	var err error
+	if r.licenses, err = pack(licenses, 16); err != nil {
+		return nil, err
+	}
+	if r.activations, err = pack(activations, 16); err != nil {
+		return nil, err
+	}
+	if r.keys, err = pack(keys, 8); err != nil {
+		return nil, err
+	}
+	return r, r.validate()
+}
+
+func pack(es []Entry, idSize int) ([]byte, error) {
+	es = slices.Clone(es)
+	slices.SortFunc(es, func(a, b Entry) int { return bytes.Compare(a.ID, b.ID) })
+	out := make([]byte, 0, len(es)*(idSize+5))
+	for i, e := range es {
+		if len(e.ID) != idSize {
+			return nil, fmt.Errorf("%w: ID of %d bytes, want %d", ErrRevocationList, len(e.ID), idSize)
+		}
+		if i > 0 && bytes.Equal(es[i-1].ID, e.ID) {
+			return nil, fmt.Errorf("%w: ID listed twice", ErrRevocationList)
+		}
+		if e.At.Unix() < 0 || e.At.Unix() > 1<<32-1 || e.Reason > maxReason {
+			return nil, fmt.Errorf("%w: time or reason out of range", ErrRevocationList)
+		}
+		out = append(out, e.ID...)
+		out = binary.BigEndian.AppendUint32(out, uint32(e.At.Unix()))
+		out = append(out, byte(e.Reason))
+	}
+	return out, nil
+}
+
+func (r *RevocationList) validate() error {
+	if r.Vendor == "" || len(r.Vendor) > MaxTextLen || r.Sequence == 0 || r.IssuedAt.Unix() <= 0 || !r.NextUpdate.After(r.IssuedAt) {
+		return fmt.Errorf("%w: vendor, sequence (>= 1), issue time and a later next-update time are required", ErrRevocationList)
+	}
+	for _, part := range []struct {
+		b    []byte
+		id   int
+		name string
+	}{{r.licenses, 16, "licenses"}, {r.activations, 16, "activations"}, {r.keys, 8, "keys"}} {
+		size := part.id + 5
+		if len(part.b)%size != 0 {
+			return fmt.Errorf("%w: %s is not a whole number of %d-byte entries", ErrRevocationList, part.name, size)
+		}
+		for off := 0; off < len(part.b); off += size {
+			if part.b[off+size-1] > maxReason {
+				return fmt.Errorf("%w: unknown reason in %s", ErrRevocationList, part.name)
+			}
+			if off > 0 && bytes.Compare(part.b[off-size:off-size+part.id], part.b[off:off+part.id]) >= 0 {
+				return fmt.Errorf("%w: %s not sorted and unique", ErrRevocationList, part.name)
+			}
+		}
+	}
+	return nil
+}
+
+// Marshal returns the payload of a revocation list token.
+func (r *RevocationList) Marshal() ([]byte, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return cborx.Marshal(wireRevocation{Iss: r.Vendor, Iat: uint64(r.IssuedAt.Unix()),
+		SK: wireRevoke{Seq: r.Sequence, NextUpdate: uint64(r.NextUpdate.Unix()), Licenses: r.licenses, Activations: r.activations, Keys: r.keys}})
+}
+
+// ParseRevocationList strictly decodes a revocation list payload.
+func ParseRevocationList(b []byte) (*RevocationList, error) {
+	var w wireRevocation
+	if err := cborx.Unmarshal(b, &w); err != nil {
+		if errors.Is(err, cborx.ErrUnknownField) {
+			return nil, fmt.Errorf("%w: %w", ErrRevocationList, ErrUnknownClaim)
+		}
+		return nil, fmt.Errorf("revocation list: %w", err)
+	}
+	if w.Iat > maxTime || w.SK.NextUpdate > maxTime {
+		return nil, fmt.Errorf("%w: time after year 9999", ErrRevocationList)
+	}
+	r := &RevocationList{Vendor: w.Iss, Sequence: w.SK.Seq, IssuedAt: fromUnix(w.Iat), NextUpdate: fromUnix(w.SK.NextUpdate),
+		licenses: w.SK.Licenses, activations: w.SK.Activations, keys: w.SK.Keys}
+	return r, r.validate()
+}
+
+func find(b []byte, id []byte) (Entry, bool) {
+	size := len(id) + 5
+	n := len(b) / size
+	i := sort.Search(n, func(i int) bool { return bytes.Compare(b[i*size:i*size+len(id)], id) >= 0 })
+	if i == n || !bytes.Equal(b[i*size:i*size+len(id)], id) {
+		return Entry{}, false
+	}
+	e := b[i*size : (i+1)*size]
+	return Entry{ID: e[:len(id)], At: time.Unix(int64(binary.BigEndian.Uint32(e[len(id):])), 0).UTC(), Reason: Reason(e[size-1])}, true
+}
+
+// License, Activation and Key report whether an ID is revoked, and how.
+func (r *RevocationList) License(id ID) (Entry, bool)          { return find(r.licenses, id[:]) }
+func (r *RevocationList) Activation(id [16]byte) (Entry, bool) { return find(r.activations, id[:]) }
+func (r *RevocationList) Key(id KeyID) (Entry, bool)           { return find(r.keys, id[:]) }
+
+// Len returns how many licenses, activations and keys the list revokes.
+func (r *RevocationList) Len() (licenses, activations, keys int) {
+	return len(r.licenses) / idEntrySize, len(r.activations) / idEntrySize, len(r.keys) / keyEntrySize
+}
