@@ -31,7 +31,8 @@ func parseTarget(s string) (kind string, id []byte, err error) {
 }
 
 // Revoke revokes a license, activation or key (by its text ID) as of now.
-// Revoking what is already revoked changes nothing and is not an error.
+// Revoking what is already revoked for the same reason changes nothing and
+// is not an error; another reason (a retired key found compromised) replaces it.
 // Retiring a key is Revoke with license.ReasonRetired (at: the retirement time).
 func (l *Ledger) Revoke(target string, reason license.Reason, at time.Time) (already bool, err error) {
 	kind, id, err := parseTarget(target)
@@ -46,8 +47,9 @@ func (l *Ledger) Revoke(target string, reason license.Reason, at time.Time) (alr
 	}
 	err = l.tx(func(tx *sql.Tx) error {
 		var active bool
-		err := tx.QueryRow(`SELECT active FROM revocations WHERE kind = ? AND id = ?`, kind, id).Scan(&active)
-		if err == nil && active {
+		var prev int
+		err := tx.QueryRow(`SELECT active, reason FROM revocations WHERE kind = ? AND id = ?`, kind, id).Scan(&active, &prev)
+		if err == nil && active && license.Reason(prev) == reason {
 			already = true
 			return nil
 		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {

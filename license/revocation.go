@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/seatkey/seatkey/internal/cborx"
@@ -76,6 +75,8 @@ type RevocationList struct {
 	licenses    []byte
 	activations []byte
 	keys        []byte
+	licIndex    []uint32 // bucket starts by the IDs' first two bytes (large lists only)
+	actIndex    []uint32
 }
 
 type wireRevocation struct {
@@ -95,6 +96,7 @@ type wireRevoke struct {
 // NewRevocationList builds a list; entries may come in any order.
 func NewRevocationList(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*RevocationList, error) {
 	r := &RevocationList{Vendor: vendor, Sequence: seq, IssuedAt: issued.UTC().Truncate(time.Second), NextUpdate: next.UTC().Truncate(time.Second)}
+	defer r.index()
 	var err error
 	if r.licenses, err = pack(licenses, 16); err != nil {
 		return nil, err
@@ -163,38 +165,162 @@ func (r *RevocationList) Marshal() ([]byte, error) {
 		SK: wireRevoke{Seq: r.Sequence, NextUpdate: uint64(r.NextUpdate.Unix()), Licenses: r.licenses, Activations: r.activations, Keys: r.keys}})
 }
 
-// ParseRevocationList strictly decodes a revocation list payload.
+// ParseRevocationList strictly decodes a revocation list payload. The
+// entries are not copied: the list refers to b, which must not change.
 func ParseRevocationList(b []byte) (*RevocationList, error) {
-	var w wireRevocation
-	if err := cborx.Unmarshal(b, &w); err != nil {
-		if errors.Is(err, cborx.ErrUnknownField) {
-			return nil, fmt.Errorf("%w: %w", ErrRevocationList, ErrUnknownClaim)
-		}
+	if err := cborx.Check(b); err != nil {
 		return nil, fmt.Errorf("revocation list: %w", err)
 	}
-	if w.Iat > maxTime || w.SK.NextUpdate > maxTime {
-		return nil, fmt.Errorf("%w: time after year 9999", ErrRevocationList)
+	// Check proved the encoding deterministic (sorted keys, shortest forms);
+	// what is left is the shape, walked in place so a million entries are
+	// never copied.
+	r := &RevocationList{}
+	rd := cborx.NewReader(b)
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrRevocationList, what) }
+	n, err := rd.Map()
+	if err != nil || n != 3 {
+		return nil, bad("payload must be a map of iss, iat and the seatkey claim")
 	}
-	r := &RevocationList{Vendor: w.Iss, Sequence: w.SK.Seq, IssuedAt: fromUnix(w.Iat), NextUpdate: fromUnix(w.SK.NextUpdate),
-		licenses: w.SK.Licenses, activations: w.SK.Activations, keys: w.SK.Keys}
-	return r, r.validate()
+	var iat uint64
+	for i, want := range []int64{1, 6, ClaimSeatkey} {
+		k, err := rd.Int()
+		if err != nil {
+			return nil, bad("bad claim key")
+		}
+		if k != want {
+			return nil, fmt.Errorf("%w: %w: claim %d (entry %d)", ErrRevocationList, ErrUnknownClaim, k, i)
+		}
+		switch k {
+		case 1:
+			r.Vendor, err = rd.Text()
+		case 6:
+			iat, err = rd.Uint()
+		default:
+			err = parseRevoke(rd, r)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRevocationList, err)
+		}
+	}
+	if err := rd.Done(); err != nil {
+		return nil, err
+	}
+	if iat > maxTime || uint64(r.NextUpdate.Unix()) > maxTime {
+		return nil, bad("time after year 9999")
+	}
+	r.IssuedAt = fromUnix(iat)
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	r.index()
+	return r, nil
 }
 
-func find(b []byte, id []byte) (Entry, bool) {
-	size := len(id) + 5
-	n := len(b) / size
-	i := sort.Search(n, func(i int) bool { return bytes.Compare(b[i*size:i*size+len(id)], id) >= 0 })
-	if i == n || !bytes.Equal(b[i*size:i*size+len(id)], id) {
-		return Entry{}, false
+func parseRevoke(rd *cborx.Reader, r *RevocationList) error {
+	n, err := rd.Map()
+	if err != nil || n < 2 || n > 5 {
+		return fmt.Errorf("seatkey claim must be a map of 2 to 5 entries")
 	}
-	e := b[i*size : (i+1)*size]
-	return Entry{ID: e[:len(id)], At: time.Unix(int64(binary.BigEndian.Uint32(e[len(id):])), 0).UTC(), Reason: Reason(e[size-1])}, true
+	for i := 0; i < n; i++ {
+		k, err := rd.Int()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case 1:
+			r.Sequence, err = rd.Uint()
+		case 2:
+			var t uint64
+			t, err = rd.Uint()
+			r.NextUpdate = fromUnix(t)
+		case 3, 4, 5:
+			var b []byte
+			if b, err = rd.Bytes(); err == nil && len(b) == 0 {
+				return fmt.Errorf("%w: an empty entry list must be omitted", cborx.ErrNonCanonical)
+			}
+			switch k {
+			case 3:
+				r.licenses = b
+			case 4:
+				r.activations = b
+			default:
+				r.keys = b
+			}
+		default:
+			return fmt.Errorf("%w: key %d", ErrUnknownClaim, k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if (n >= 1 && r.Sequence == 0) || r.NextUpdate.IsZero() {
+		return fmt.Errorf("sequence and next update are required")
+	}
+	return nil
+}
+
+// index records, for each first two bytes of an ID, where its entries start,
+// so a lookup binary-searches one small bucket (about len/65536 entries).
+func (r *RevocationList) index() {
+	for _, part := range []struct {
+		b   []byte
+		dst *[]uint32
+	}{{r.licenses, &r.licIndex}, {r.activations, &r.actIndex}} {
+		n := len(part.b) / idEntrySize
+		if n < 1<<12 {
+			continue // small lists: plain binary search
+		}
+		idx := make([]uint32, 1<<16+1)
+		for i := 0; i < n; i++ {
+			idx[uint32(part.b[i*idEntrySize])<<8|uint32(part.b[i*idEntrySize+1])+1]++
+		}
+		for i := 1; i < len(idx); i++ {
+			idx[i] += idx[i-1]
+		}
+		*part.dst = idx
+	}
+}
+
+// find binary-searches the fixed-width entries of b (within the bucket of
+// idx, if any) for id, comparing the first 8 bytes as one integer.
+func find(b []byte, idx []uint32, id []byte) (Entry, bool) {
+	size := len(id) + 5
+	lo, hi := 0, len(b)/size
+	if idx != nil {
+		p := uint32(id[0])<<8 | uint32(id[1])
+		lo, hi = int(idx[p]), int(idx[p+1])
+	}
+	key := binary.BigEndian.Uint64(id)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		e := b[mid*size : mid*size+len(id)]
+		c := binary.BigEndian.Uint64(e)
+		switch {
+		case c < key:
+			lo = mid + 1
+		case c > key:
+			hi = mid
+		default:
+			switch cmp := bytes.Compare(e[8:], id[8:]); {
+			case cmp < 0:
+				lo = mid + 1
+			case cmp > 0:
+				hi = mid
+			default:
+				e = b[mid*size : (mid+1)*size]
+				return Entry{ID: e[:len(id)], At: time.Unix(int64(binary.BigEndian.Uint32(e[len(id):])), 0).UTC(), Reason: Reason(e[size-1])}, true
+			}
+		}
+	}
+	return Entry{}, false
 }
 
 // License, Activation and Key report whether an ID is revoked, and how.
-func (r *RevocationList) License(id ID) (Entry, bool)          { return find(r.licenses, id[:]) }
-func (r *RevocationList) Activation(id [16]byte) (Entry, bool) { return find(r.activations, id[:]) }
-func (r *RevocationList) Key(id KeyID) (Entry, bool)           { return find(r.keys, id[:]) }
+func (r *RevocationList) License(id ID) (Entry, bool) { return find(r.licenses, r.licIndex, id[:]) }
+func (r *RevocationList) Activation(id [16]byte) (Entry, bool) {
+	return find(r.activations, r.actIndex, id[:])
+}
+func (r *RevocationList) Key(id KeyID) (Entry, bool) { return find(r.keys, nil, id[:]) }
 
 // Len returns how many licenses, activations and keys the list revokes.
 func (r *RevocationList) Len() (licenses, activations, keys int) {

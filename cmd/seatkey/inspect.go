@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/internal/armor"
+	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
@@ -56,6 +57,28 @@ encrypted; the key itself is never shown). A license is not verified here: use
 			return e.printJSON(map[string]any{"type": "private-key", "kid": id, "encrypted": enc})
 		}
 		fmt.Fprintf(e.stdout, "type       private key (Ed25519)\nkid        %s\nencrypted  %v\n", id, enc)
+	case "REVOCATION LIST":
+		raw, err := license.Decode(license.TypeRevocation, b)
+		if err != nil {
+			return err
+		}
+		m, err := cose.Parse(raw, license.MaxRevocationSize)
+		if err != nil {
+			return err
+		}
+		rl, err := license.ParseRevocationList(m.Payload)
+		if err != nil {
+			return err
+		}
+		var kid license.KeyID
+		copy(kid[:], m.KID)
+		nl, na, nk := rl.Len()
+		if *jsonOut {
+			return e.printJSON(map[string]any{"type": "revocation-list", "kid": kid, "vendor": rl.Vendor, "sequence": rl.Sequence,
+				"issued_at": rl.IssuedAt, "next_update": rl.NextUpdate, "licenses": nl, "activations": na, "keys": nk, "size": len(raw)})
+		}
+		fmt.Fprintf(e.stdout, "type         revocation list (not verified)\nkid          %s\nvendor       %s\nsequence     %d\nissued       %s\nnext update  %s\nrevoked      %d licenses, %d activations, %d keys\nsize         %d bytes\n",
+			kid, rl.Vendor, rl.Sequence, rl.IssuedAt.Format(time.RFC3339), rl.NextUpdate.Format(time.RFC3339), nl, na, nk, len(raw))
 	case "LICENSE":
 		t, err := license.Inspect(b)
 		if err != nil {

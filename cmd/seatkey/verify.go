@@ -23,6 +23,8 @@ with the reason on standard error.`)
 	at := fs.String("at", "", "verify as at `TIME` (YYYY-MM-DD or RFC 3339; default now)")
 	state := fs.String("state", "", "state `FILE` that detects a clock set back")
 	features := fs.StringArray("feature", nil, "feature `F` that must be licensed (repeat)")
+	crl := fs.String("crl", "", "revocation list `FILE` to apply")
+	refuseStale := fs.Bool("refuse-stale", false, "refuse, rather than warn, when the revocation list is past its next update")
 	actFile := fs.String("activation", "", "also verify the activation `FILE` against this machine")
 	root := fs.String("root", "", "with --activation: read hardware from `DIR`")
 	tpm := fs.String("tpm", "", "with --activation: TPM device or socket `PATH`, or none")
@@ -55,6 +57,16 @@ with the reason on standard error.`)
 	if o.ReleaseDate, err = parseTime("release-date", *released, false); err != nil {
 		return err
 	}
+	if *crl != "" {
+		b, err := readInput(*crl)
+		if err != nil {
+			return err
+		}
+		if o.Revocations, err = verifier.ParseRevocationList(b, keys); err != nil {
+			return fmt.Errorf("revocation list refused: %w", err)
+		}
+		o.RefuseStale = *refuseStale
+	}
 	tok, err := readInput(fs.Arg(0))
 	if err != nil {
 		return err
@@ -66,10 +78,16 @@ with the reason on standard error.`)
 	if err != nil {
 		return fmt.Errorf("license refused: %w", err)
 	}
+	for _, w := range lic.Warnings {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
 	t := &license.Token{KeyID: lic.KeyID, Type: license.TypeLicense, Claims: lic.Claims, Size: tokenSize(tok)}
 	if *jsonOut {
 		m := tokenJSON(t)
 		m["valid"] = true
+		if lic.Warnings != nil {
+			m["warnings"] = lic.Warnings
+		}
 		return e.printJSON(m)
 	}
 	exp := "never expires"
