@@ -7,7 +7,6 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
-	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -46,25 +45,9 @@ func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint
 	if err != nil {
 		return nil, err
 	}
-	raw, err := license.Decode(license.TypeActivation, activationToken)
+	m, kid, err := openToken(activationToken, license.TypeActivation, license.MaxTokenSize, o.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("activation: %w", err)
-	}
-	m, err := cose.Parse(raw, license.MaxTokenSize)
-	if err != nil {
-		return nil, fmt.Errorf("activation: %w", err)
-	}
-	if m.Type != license.TypeActivation {
-		return nil, fmt.Errorf("activation: %w: %q, want %q", license.ErrWrongType, m.Type, license.TypeActivation)
-	}
-	var kid license.KeyID
-	copy(kid[:], m.KID)
-	pub, ok := o.Keys.lookup(kid)
-	if !ok {
-		return nil, fmt.Errorf("activation: %w: %s", ErrUnknownKey, kid)
-	}
-	if !m.Verify(pub) {
-		return nil, fmt.Errorf("activation: %w", ErrSignature)
 	}
 	c, err := activation.ParseClaims(m.Payload)
 	if err != nil {

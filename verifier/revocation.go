@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -45,25 +44,9 @@ func ParseRevocationList(token []byte, keys *Keyring) (*RevocationList, error) {
 	if keys == nil || keys.Len() == 0 {
 		return nil, ErrNoKeys
 	}
-	raw, err := license.Decode(license.TypeRevocation, token)
+	m, kid, err := openToken(token, license.TypeRevocation, license.MaxRevocationSize, keys)
 	if err != nil {
 		return nil, fmt.Errorf("revocation list: %w", err)
-	}
-	m, err := cose.Parse(raw, license.MaxRevocationSize)
-	if err != nil {
-		return nil, fmt.Errorf("revocation list: %w", err)
-	}
-	if m.Type != license.TypeRevocation {
-		return nil, fmt.Errorf("revocation list: %w: %q", license.ErrWrongType, m.Type)
-	}
-	var kid license.KeyID
-	copy(kid[:], m.KID)
-	pub, ok := keys.lookup(kid)
-	if !ok {
-		return nil, fmt.Errorf("revocation list: %w: %s", ErrUnknownKey, kid)
-	}
-	if !m.Verify(pub) {
-		return nil, fmt.Errorf("revocation list: %w", ErrSignature)
 	}
 	l, err := license.ParseRevocationList(m.Payload)
 	if err != nil {

@@ -91,25 +91,9 @@ func Verify(token []byte, o Options) (*License, error) {
 	if o.Product == "" && !o.AnyProduct {
 		return nil, ErrNoProduct
 	}
-	raw, err := license.Decode(license.TypeLicense, token)
+	m, kid, err := openToken(token, license.TypeLicense, license.MaxTokenSize, o.Keys)
 	if err != nil {
 		return nil, err
-	}
-	m, err := cose.Parse(raw, license.MaxTokenSize)
-	if err != nil {
-		return nil, err
-	}
-	if m.Type != license.TypeLicense {
-		return nil, fmt.Errorf("%w: %q, want %q", license.ErrWrongType, m.Type, license.TypeLicense)
-	}
-	var kid license.KeyID
-	copy(kid[:], m.KID)
-	pub, ok := o.Keys.lookup(kid)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownKey, kid)
-	}
-	if !m.Verify(pub) {
-		return nil, ErrSignature
 	}
 	c, err := license.ParseClaims(m.Payload)
 	if err != nil {
@@ -173,6 +157,33 @@ func Verify(token []byte, o Options) (*License, error) {
 		}
 	}
 	return lic, nil
+}
+
+// openToken is the one path every token takes before its payload is read:
+// text form, size, the COSE_Sign1 profile, the type, a trusted key ID and a
+// valid signature, in that order (SPEC.md section 7, steps 1 to 10).
+func openToken(token []byte, typ string, maxSize int, keys *Keyring) (*cose.Message, license.KeyID, error) {
+	var kid license.KeyID
+	raw, err := license.Decode(typ, token)
+	if err != nil {
+		return nil, kid, err
+	}
+	m, err := cose.Parse(raw, maxSize)
+	if err != nil {
+		return nil, kid, err
+	}
+	if m.Type != typ {
+		return nil, kid, fmt.Errorf("%w: %q, want %q", license.ErrWrongType, m.Type, typ)
+	}
+	copy(kid[:], m.KID)
+	pub, ok := keys.lookup(kid)
+	if !ok {
+		return nil, kid, fmt.Errorf("%w: %s", ErrUnknownKey, kid)
+	}
+	if !m.Verify(pub) {
+		return nil, kid, ErrSignature
+	}
+	return m, kid, nil
 }
 
 // Version is a product version major.minor.patch.

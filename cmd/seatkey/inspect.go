@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/issuer"
@@ -16,8 +18,9 @@ import (
 func cmdInspect(e *env, args []string) error {
 	fs := e.flags("inspect", "[--json] FILE", `
 Shows what a seatkey file says: a license (all claims, its ID, size), a public
-key (key ID and the raw Ed25519 key) or a private key (key ID and whether it is
-encrypted; the key itself is never shown). A license is not verified here: use
+key (key ID and the raw Ed25519 key), a private key (key ID and whether it is
+encrypted; the key itself is never shown), an activation, an activation
+request, a fingerprint or a revocation list. A license is not verified here: use
 'seatkey verify' for that. FILE may be "-" for standard input.`)
 	jsonOut := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -57,6 +60,62 @@ encrypted; the key itself is never shown). A license is not verified here: use
 			return e.printJSON(map[string]any{"type": "private-key", "kid": id, "encrypted": enc})
 		}
 		fmt.Fprintf(e.stdout, "type       private key (Ed25519)\nkid        %s\nencrypted  %v\n", id, enc)
+	case "ACTIVATION":
+		raw, err := license.Decode(license.TypeActivation, b)
+		if err != nil {
+			return err
+		}
+		m, err := cose.Parse(raw, license.MaxTokenSize)
+		if err != nil {
+			return err
+		}
+		if m.Type != license.TypeActivation {
+			return fmt.Errorf("%w: %q", license.ErrWrongType, m.Type)
+		}
+		c, err := activation.ParseClaims(m.Payload)
+		if err != nil {
+			return err
+		}
+		var kid license.KeyID
+		copy(kid[:], m.KID)
+		j := map[string]any{"type": "activation", "id": c.ID, "kid": kid, "license": c.License, "device": c.Device, "issued_at": c.IssuedAt,
+			"overage": c.Overage, "failover": c.Failover, "components": componentNames(c.Fingerprint), "threshold_percent": c.EffectivePolicy().Threshold, "size": len(raw)}
+		if !c.Expires.IsZero() {
+			j["expires"] = c.Expires
+		}
+		if *jsonOut {
+			return e.printJSON(j)
+		}
+		exp := "never"
+		if !c.Expires.IsZero() {
+			exp = c.Expires.Format(time.RFC3339)
+		}
+		fmt.Fprintf(e.stdout, "type        activation (not verified)\nid          %s\nkid         %s\nlicense     %s\ndevice      %s\nissued      %s\nexpires     %s\noverage     %v\nfailover    %v\ncomponents  %s\nsize        %d bytes\n",
+			c.ID, kid, c.License, c.Device, c.IssuedAt.Format(time.RFC3339), exp, c.Overage, c.Failover, strings.Join(componentNames(c.Fingerprint), ", "), len(raw))
+	case "ACTIVATION REQUEST":
+		r, err := activation.ParseRequest(b)
+		if err != nil {
+			return err
+		}
+		j := map[string]any{"type": "activation-request", "label": r.Label, "created": r.Created, "failover": r.Failover,
+			"scope": r.Fingerprint.Scope, "components": componentNames(r.Fingerprint)}
+		if t, err := license.Inspect(r.License); err == nil {
+			j["license"], j["customer"], j["product"] = t.Claims.ID, t.Claims.Customer, t.Claims.Product
+		}
+		if *jsonOut {
+			return e.printJSON(j)
+		}
+		fmt.Fprintf(e.stdout, "type        activation request (unsigned)\nlabel       %s\nlicense     %v\ncreated     %s\nfailover    %v\ncomponents  %s\n",
+			r.Label, j["license"], r.Created.Format(time.RFC3339), r.Failover, strings.Join(componentNames(r.Fingerprint), ", "))
+	case "FINGERPRINT":
+		f, err := fingerprint.ParseFingerprint(b)
+		if err != nil {
+			return err
+		}
+		if *jsonOut {
+			return e.printJSON(map[string]any{"type": "fingerprint", "scope": f.Scope, "components": componentNames(f)})
+		}
+		fmt.Fprintf(e.stdout, "type        fingerprint\nscope       %s\ncomponents  %s\n", f.Scope, strings.Join(componentNames(f), ", "))
 	case "REVOCATION LIST":
 		raw, err := license.Decode(license.TypeRevocation, b)
 		if err != nil {
@@ -92,6 +151,18 @@ encrypted; the key itself is never shown). A license is not verified here: use
 		return fmt.Errorf("%w: unknown file type %q", license.ErrMalformed, label)
 	}
 	return nil
+}
+
+func componentNames(f *fingerprint.Fingerprint) []string {
+	var out []string
+	for _, c := range fingerprint.Components() {
+		if n := len(f.Components[c]); n == 1 {
+			out = append(out, c.String())
+		} else if n > 1 {
+			out = append(out, fmt.Sprintf("%s (%d)", c, n))
+		}
+	}
+	return out
 }
 
 // tokenJSON is the JSON shape of a license: its claims, plus type, kid, size.

@@ -39,6 +39,11 @@ func TestActivationFlowCLI(t *testing.T) {
 	if len(acts) != 2 {
 		t.Fatalf("activation files: %v", acts)
 	}
+	for file, want := range map[string]string{acts[0]: `"type": "activation"`, p("server.req"): `"label": "server"`} {
+		if r := runCLI(t, nil, "inspect", "--json", file); r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "board-serial") {
+			t.Fatalf("inspect %s: %+v", file, r)
+		}
+	}
 	r = runCLI(t, nil, "devices", "--ledger", db, "--json")
 	var devs []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &devs); err != nil || len(devs) != 2 || devs[0]["status"] != "active" || !strings.HasPrefix(devs[0]["id"].(string), "dev_") {
