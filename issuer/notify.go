@@ -3,11 +3,15 @@ package issuer
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/smtp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,7 +27,11 @@ var ErrPermanent = errors.New("permanent delivery failure")
 // Webhook POSTs each notification as JSON to URL, retrying network errors
 // and 5xx answers with exponential backoff; a 4xx answer is permanent.
 type Webhook struct {
-	URL     string
+	URL string
+	// Secret, when set, signs each request: the header Seatkey-Signature is
+	// "t=<unix time>,v1=<hex HMAC-SHA256(Secret, "<unix time>." + body)>",
+	// so the receiver can check who sent it and refuse old replays.
+	Secret  []byte
 	Client  *http.Client  // nil: a client with a 10 s timeout
 	Retries int           // attempts after the first; default 3
 	Backoff time.Duration // first wait; doubles; default 500 ms
@@ -66,6 +74,9 @@ func (w *Webhook) Notify(ctx context.Context, n *Notification) error {
 			return fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
 		req.Header.Set("Content-Type", "application/json")
+		if len(w.Secret) > 0 {
+			req.Header.Set("Seatkey-Signature", SignWebhook(w.Secret, time.Now(), body))
+		}
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("seatkey-notification-%d", n.ID))
 		resp, err := client.Do(req)
 		if err != nil {
@@ -83,6 +94,40 @@ func (w *Webhook) Notify(ctx context.Context, n *Notification) error {
 		}
 	}
 	return last
+}
+
+// SignWebhook returns the Seatkey-Signature header value for body sent at t.
+func SignWebhook(secret []byte, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifyWebhook checks a Seatkey-Signature header: the HMAC must match and
+// the time must be within tolerance of now. Receivers use it.
+func VerifyWebhook(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	var ts, sig string
+	for _, part := range strings.Split(header, ",") {
+		if v, ok := strings.CutPrefix(part, "t="); ok {
+			ts = v
+		} else if v, ok := strings.CutPrefix(part, "v1="); ok {
+			sig = v
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sig == "" {
+		return errors.New("webhook signature header malformed")
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return errors.New("webhook signature too old or from the future")
+	}
+	want := SignWebhook(secret, time.Unix(sec, 0), body)
+	if !hmac.Equal([]byte(want), []byte("t="+ts+",v1="+sig)) {
+		return errors.New("webhook signature does not match")
+	}
+	return nil
 }
 
 // SMTP sends each notification as a plain-text email.

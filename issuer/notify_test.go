@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -159,5 +160,35 @@ func TestSMTPDelivery(t *testing.T) {
 	msgs := messages()
 	if len(msgs) != 3 || !strings.Contains(msgs[2], "To: it@globex.example") || !strings.Contains(msgs[2], "overage device") || !strings.Contains(msgs[2], "50.00 USD") {
 		t.Fatalf("messages: %q", msgs)
+	}
+}
+
+func TestWebhookSignature(t *testing.T) {
+	l := ledgerWithNotifications(t)
+	secret := []byte("shared secret from the vendor's settings")
+	var verified, refused atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := VerifyWebhook(secret, r.Header.Get("Seatkey-Signature"), body, time.Now(), 5*time.Minute); err != nil {
+			refused.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		verified.Add(1)
+	}))
+	defer srv.Close()
+	if ok, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: []byte("wrong secret")}); err != nil || ok != 0 || refused.Load() != 3 {
+		t.Fatalf("wrong secret: delivered %d, refused %d, %v", ok, refused.Load(), err)
+	}
+	if ok, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: secret}); err != nil || ok != 3 || verified.Load() != 3 {
+		t.Fatalf("right secret: delivered %d, %v", ok, err)
+	}
+	body := []byte(`{"id":1}`)
+	old := SignWebhook(secret, time.Now().Add(-time.Hour), body)
+	if err := VerifyWebhook(secret, old, body, time.Now(), 5*time.Minute); err == nil {
+		t.Fatal("an hour-old signature accepted (replay)")
+	}
+	if err := VerifyWebhook(secret, SignWebhook(secret, time.Now(), body), []byte(`{"id":2}`), time.Now(), time.Minute); err == nil {
+		t.Fatal("signature accepted for another body")
 	}
 }

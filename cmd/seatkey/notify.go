@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/seatkey/seatkey/issuer"
 )
@@ -19,6 +21,7 @@ POST to a webhook (retried), or as email over SMTP. What fails stays pending
 for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
 	webhook := fs.String("webhook", "", "POST each notification to `URL`")
+	secretFile := fs.String("webhook-secret-file", "", "sign webhook requests (Seatkey-Signature, HMAC-SHA256) with the secret in `FILE`")
 	smtpAddr := fs.String("smtp", "", "send email through `HOST:PORT`")
 	from := fs.String("from", "", "sender `ADDRESS` for email")
 	jsonOut := fs.Bool("json", false, "print the counts as JSON")
@@ -28,7 +31,15 @@ for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	var n issuer.Notifier
 	switch {
 	case *webhook != "" && *smtpAddr == "":
-		n = &issuer.Webhook{URL: *webhook}
+		wh := &issuer.Webhook{URL: *webhook}
+		if *secretFile != "" {
+			b, err := os.ReadFile(*secretFile)
+			if err != nil {
+				return err
+			}
+			wh.Secret = []byte(strings.TrimRight(string(b), "\r\n"))
+		}
+		n = wh
 	case *smtpAddr != "" && *webhook == "" && *from != "":
 		n = &issuer.SMTP{Addr: *smtpAddr, From: *from}
 	default:
