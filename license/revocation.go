@@ -253,7 +253,7 @@ func parseRevoke(rd *cborx.Reader, r *RevocationList) error {
 			return err
 		}
 	}
-	if (n >= 1 && r.Sequence == 0) || r.NextUpdate.IsZero() {
+	if r.Sequence == 0 || r.NextUpdate.IsZero() {
 		return fmt.Errorf("sequence and next update are required")
 	}
 	return nil
