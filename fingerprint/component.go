@@ -3,8 +3,9 @@
 // survive (RAM, disks, NICs, host name, domain, re-imaging, firmware updates)
 // and a new processor or motherboard makes a new device.
 //
-// Collect reads a Profile (raw, normalised component values) through ghw and
-// the TPM; Profile.Digest turns it into a Fingerprint of keyed per-component
+// This package is pure: it reads no hardware, so a vendor application that
+// only verifies can link it on any OS. Package machine reads a Profile (raw,
+// normalised component values) through ghw and the TPM; Profile.Digest turns it into a Fingerprint of keyed per-component
 // digests, the only form that ever leaves the machine; Match compares two
 // fingerprints under a Policy and explains its decision component by
 // component. SPEC.md ("Hardware fingerprint") is the normative description.
@@ -128,9 +129,9 @@ var placeholders = map[string]bool{
 	"0123456789": true, "123456789": true, "1234567890": true, "(none)": true, "oem": true, "o.e.m.": true,
 }
 
-// normalize returns the canonical form of a raw value for c, or "" when the
+// Normalize returns the canonical form of a raw value for c, or "" when the
 // value is absent (empty, a placeholder, or a run of one repeated character).
-func normalize(c Component, v string) string {
+func Normalize(c Component, v string) string {
 	v = strings.Join(strings.Fields(v), " ")
 	if placeholders[strings.ToLower(v)] {
 		return ""

@@ -2,14 +2,19 @@ package fingerprint_test
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/seatkey/seatkey/fingerprint"
 )
 
 func ExampleMatch() {
-	// On a real machine: fingerprint.Collect(fingerprint.Options{}). Here, the
-	// committed fixture tree of a rack server, read through ghw.
-	p, err := fingerprint.Collect(fingerprint.Options{Root: "testdata/hw/server"})
+	// On a real machine: machine.Collect(machine.Options{}). Here, the profile
+	// package machine read from the committed fixture tree of a rack server.
+	b, err := os.ReadFile("testdata/profiles/server.json")
+	if err != nil {
+		panic(err)
+	}
+	p, err := fingerprint.ParseProfileJSON(b)
 	if err != nil {
 		panic(err)
 	}

@@ -19,7 +19,7 @@ var (
 	ErrScope     = errors.New("fingerprints were made for different scopes")
 )
 
-// Profile is what Collect read: for each component its normalised raw values
+// Profile is what machine.Collect read: for each component its normalised raw values
 // (one, or a set for disks and NICs). It holds raw serials: it stays on the
 // machine. Notes say what could not be read and why.
 type Profile struct {
@@ -34,7 +34,7 @@ func (p *Profile) Set(c Component, raw ...string) {
 	}
 	var vs []string
 	for _, r := range raw {
-		if v := normalize(c, r); v != "" {
+		if v := Normalize(c, r); v != "" {
 			vs = append(vs, v)
 		}
 	}

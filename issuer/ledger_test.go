@@ -14,6 +14,7 @@ import (
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/machine"
 	"github.com/seatkey/seatkey/verifier"
 )
 
@@ -128,7 +129,7 @@ func copyTree(t testing.TB, src string) string {
 }
 
 func treeProfile(t testing.TB, root string) *fingerprint.Profile {
-	p, err := fingerprint.Collect(fingerprint.Options{Root: root})
+	p, err := machine.Collect(machine.Options{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func write(t testing.TB, root, rel, content string) {
 	}
 }
 
-const serverTree = "../fingerprint/testdata/hw/server"
+const serverTree = "../machine/testdata/hw/server"
 
 // The seed scenarios, through the fixture trees and the real ghw path.
 func TestReimagedAndMotherboardThroughFixtures(t *testing.T) {

@@ -38,7 +38,7 @@ type Activated struct {
 // VerifyActivation verifies the license as Verify does, then the activation
 // token (same trusted keys, type, signature, bound to this license, not
 // expired), then that current, this machine's fingerprint (see
-// fingerprint.Collect and Profile.Digest with the product as scope), is the
+// machine.Collect and Profile.Digest with the product as scope), is the
 // activated device under the policy the activation carries.
 func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint.Fingerprint, o Options) (*Activated, error) {
 	lic, err := Verify(licenseToken, o)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/machine"
 )
 
 func init() {
@@ -45,7 +46,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 		}
 		*scope = saved.Scope
 	}
-	p, err := fingerprint.Collect(fingerprint.Options{Root: *root, TPM: *tpm})
+	p, err := machine.Collect(machine.Options{Root: *root, TPM: *tpm})
 	if err != nil {
 		return err
 	}

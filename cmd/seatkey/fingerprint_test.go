@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const fixtures = "../../fingerprint/testdata/hw/"
+const fixtures = "../../machine/testdata/hw/"
 
 func TestFingerprintCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "srv.fp")

@@ -13,6 +13,7 @@ import (
 	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/machine"
 )
 
 func init() {
@@ -64,7 +65,7 @@ nonce. Carry it to the vendor, who runs 'seatkey activate'.`)
 	if err != nil {
 		return err
 	}
-	p, err := fingerprint.Collect(fingerprint.Options{Root: *root, TPM: *tpm})
+	p, err := machine.Collect(machine.Options{Root: *root, TPM: *tpm})
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/machine"
 	"github.com/seatkey/seatkey/verifier"
 )
 
@@ -115,7 +115,7 @@ func (e *env) verifyActivation(tok []byte, actFile, root, tpm string, o verifier
 	if err != nil {
 		return fmt.Errorf("license refused: %w", err)
 	}
-	p, err := fingerprint.Collect(fingerprint.Options{Root: root, TPM: tpm})
+	p, err := machine.Collect(machine.Options{Root: root, TPM: tpm})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,12 @@
-package fingerprint
+// Package machine reads this machine's hardware profile (package fingerprint
+// defines it) through ghw and the TPM: the only seatkey code that touches
+// hardware. A vendor application that only verifies never imports it.
+package machine
 
 import (
 	"errors"
 	"fmt"
+	"github.com/seatkey/seatkey/fingerprint"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +36,7 @@ const DefaultTPMDevice = "/dev/tpmrm0"
 
 // Collect reads this machine's (or Root's) profile. What cannot be read is
 // absent, with a note saying why; only a TPM named explicitly must work.
-func Collect(o Options) (*Profile, error) {
+func Collect(o Options) (*fingerprint.Profile, error) {
 	root := o.Root
 	if strings.HasSuffix(root, ".tar.gz") || strings.HasSuffix(root, ".tgz") {
 		dir, err := os.MkdirTemp("", "seatkey-snapshot-")
@@ -45,13 +49,13 @@ func Collect(o Options) (*Profile, error) {
 		}
 		root = dir
 	}
-	p := &Profile{}
+	p := &fingerprint.Profile{}
 	opts := []any{ghw.WithDisableWarnings(), ghw.WithDisableTools(), ghw.WithDisableTopology()}
 	if root != "" {
 		opts = append(opts, ghw.WithChroot(root))
 	}
 	collectHardware(p, opts)
-	p.Set(Memory, memoryGiB(root))
+	p.Set(fingerprint.Memory, memoryGiB(root))
 	collectSoftware(p, root)
 	if root == "" && os.Geteuid() != 0 {
 		p.Notes = append(p.Notes, "not running as root: board serial, system serial and system UUID are unreadable")
@@ -72,37 +76,37 @@ func Collect(o Options) (*Profile, error) {
 			p.Notes = append(p.Notes, "no TPM: "+err.Error())
 			break
 		}
-		p.Set(TPMEK, ek)
+		p.Set(fingerprint.TPMEK, ek)
 	default:
 		ek, err := ReadEK(tpmPath)
 		if err != nil {
 			return nil, err
 		}
-		p.Set(TPMEK, ek)
+		p.Set(fingerprint.TPMEK, ek)
 	}
 	return p, nil
 }
 
-func collectHardware(p *Profile, opts []any) {
+func collectHardware(p *fingerprint.Profile, opts []any) {
 	if cpu, err := ghw.CPU(opts...); err == nil {
 		var models []string
 		for _, pr := range cpu.Processors {
 			models = append(models, pr.Vendor+"|"+pr.Model)
 		}
-		p.Set(CPU, models...)
+		p.Set(fingerprint.CPU, models...)
 	} else {
 		p.Notes = append(p.Notes, "processor unreadable: "+err.Error())
 	}
 	if bb, err := ghw.Baseboard(opts...); err == nil {
-		p.Set(BoardModel, pair(bb.Vendor, bb.Product))
-		p.Set(BoardSerial, bb.SerialNumber)
+		p.Set(fingerprint.BoardModel, pair(bb.Vendor, bb.Product))
+		p.Set(fingerprint.BoardSerial, bb.SerialNumber)
 	}
 	if pr, err := ghw.Product(opts...); err == nil {
-		p.Set(SystemUUID, pr.UUID)
-		p.Set(SystemSerial, pr.SerialNumber)
+		p.Set(fingerprint.SystemUUID, pr.UUID)
+		p.Set(fingerprint.SystemSerial, pr.SerialNumber)
 	}
 	if bios, err := ghw.BIOS(opts...); err == nil {
-		p.Set(BIOS, join3(bios.Vendor, bios.Version, bios.Date))
+		p.Set(fingerprint.BIOS, join3(bios.Vendor, bios.Version, bios.Date))
 	}
 	if blk, err := ghw.Block(opts...); err == nil {
 		var ids []string
@@ -111,7 +115,7 @@ func collectHardware(p *Profile, opts []any) {
 				ids = append(ids, id)
 			}
 		}
-		p.Set(Disks, ids...)
+		p.Set(fingerprint.Disks, ids...)
 	}
 	if nw, err := ghw.Network(opts...); err == nil {
 		var macs []string
@@ -120,7 +124,7 @@ func collectHardware(p *Profile, opts []any) {
 				macs = append(macs, n.MACAddress)
 			}
 		}
-		p.Set(NICs, macs...)
+		p.Set(fingerprint.NICs, macs...)
 	}
 }
 
@@ -130,10 +134,10 @@ func diskID(d *block.Disk) string {
 	if d.IsRemovable || (d.DriveType != block.DriveTypeHDD && d.DriveType != block.DriveTypeSSD) {
 		return ""
 	}
-	if w := normalize(Disks, d.WWN); w != "" {
+	if w := fingerprint.Normalize(fingerprint.Disks, d.WWN); w != "" {
 		return "wwn:" + strings.ToLower(w)
 	}
-	if s := normalize(Disks, d.SerialNumber); s != "" {
+	if s := fingerprint.Normalize(fingerprint.Disks, d.SerialNumber); s != "" {
 		return "sn:" + strings.ToUpper(s)
 	}
 	return ""
@@ -141,20 +145,20 @@ func diskID(d *block.Disk) string {
 
 // pair joins a vendor and a model, absent when the model is absent.
 func pair(vendor, model string) string {
-	if normalize(BoardModel, model) == "" {
+	if fingerprint.Normalize(fingerprint.BoardModel, model) == "" {
 		return ""
 	}
-	return normalize(BoardModel, vendor) + "|" + model
+	return fingerprint.Normalize(fingerprint.BoardModel, vendor) + "|" + model
 }
 
 func join3(a, b, c string) string {
-	if normalize(BIOS, b) == "" {
+	if fingerprint.Normalize(fingerprint.BIOS, b) == "" {
 		return ""
 	}
 	return a + "|" + b + "|" + c
 }
 
-func collectSoftware(p *Profile, root string) {
+func collectSoftware(p *fingerprint.Profile, root string) {
 	read := func(path string) string {
 		b, err := os.ReadFile(filepath.Join(root, path))
 		if err != nil {
@@ -169,9 +173,9 @@ func collectSoftware(p *Profile, root string) {
 	if host == "" && root == "" {
 		host, _ = os.Hostname()
 	}
-	p.Set(Hostname, host)
+	p.Set(fingerprint.Hostname, host)
 	domain := read("/proc/sys/kernel/domainname")
-	if normalize(Domain, domain) == "" {
+	if fingerprint.Normalize(fingerprint.Domain, domain) == "" {
 		domain = ""
 		if _, d, ok := strings.Cut(host, "."); ok {
 			domain = d
@@ -184,8 +188,8 @@ func collectSoftware(p *Profile, root string) {
 			}
 		}
 	}
-	p.Set(Domain, domain)
-	p.Set(MachineID, read("/etc/machine-id"))
+	p.Set(fingerprint.Domain, domain)
+	p.Set(fingerprint.MachineID, read("/etc/machine-id"))
 }
 
 // memoryGiB is MemTotal from /proc/meminfo rounded to whole GiB, so the

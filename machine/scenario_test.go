@@ -1,6 +1,7 @@
-package fingerprint
+package machine
 
 import (
+	"github.com/seatkey/seatkey/fingerprint"
 	"strings"
 	"testing"
 )
@@ -8,7 +9,7 @@ import (
 const scope = "ledgerpro"
 
 // collectMachine writes m as a tree and reads it back through ghw.
-func collectMachine(t testing.TB, m machine) *Fingerprint {
+func collectMachine(t testing.TB, m machine) *fingerprint.Fingerprint {
 	t.Helper()
 	dir := t.TempDir()
 	if err := m.write(dir); err != nil {
@@ -160,15 +161,15 @@ func TestScenarios(t *testing.T) {
 			enrolledMachine := apply(tc.base, tc.enrolled...)
 			enrolled := collectMachine(t, enrolledMachine)
 			current := collectMachine(t, apply(enrolledMachine, tc.now...))
-			r := Match(enrolled, current, &DefaultPolicy)
+			r := fingerprint.Match(enrolled, current, &fingerprint.DefaultPolicy)
 			if r.Same != tc.same || !strings.Contains(r.Reason(), tc.why) {
 				t.Errorf("same device = %v, want %v because %q\n%s", r.Same, tc.same, tc.why, r.String())
 			}
-			if tc.name == "server: a different machine of the same model" && (r.Components[Disks-1].Current != 2 || r.Components[Disks-1].Shared != 0) {
-				t.Errorf("the other unit should have 2 disks, none shared: %+v", r.Components[Disks-1])
+			if tc.name == "server: a different machine of the same model" && (r.Components[fingerprint.Disks-1].Current != 2 || r.Components[fingerprint.Disks-1].Shared != 0) {
+				t.Errorf("the other unit should have 2 disks, none shared: %+v", r.Components[fingerprint.Disks-1])
 			}
 			// Matching must not depend on which side is which for these rules.
-			if back := Match(current, enrolled, &DefaultPolicy); back.Same != r.Same {
+			if back := fingerprint.Match(current, enrolled, &fingerprint.DefaultPolicy); back.Same != r.Same {
 				t.Errorf("asymmetric: %v one way, %v the other", r.Same, back.Same)
 			}
 		})
@@ -178,23 +179,23 @@ func TestScenarios(t *testing.T) {
 // Software attributes never decide: a policy cannot give them weight, and
 // changing all of them alone keeps the device.
 func TestSoftwareNeverDecides(t *testing.T) {
-	p := DefaultPolicy
-	p.Rules[Hostname] = Rule{Weight: 5}
+	p := fingerprint.DefaultPolicy
+	p.Rules[fingerprint.Hostname] = fingerprint.Rule{Weight: 5}
 	if err := p.Validate(); err == nil {
 		t.Fatal("policy weighting the host name accepted")
 	}
 	a := collectMachine(t, rackServer)
 	b := collectMachine(t, apply(rackServer, renamed, reimaged, domainJoined))
-	r := Match(a, b, &DefaultPolicy)
+	r := fingerprint.Match(a, b, &fingerprint.DefaultPolicy)
 	if !r.Same || r.Score != 1000 {
 		t.Fatalf("software changes altered the score: %s", r.String())
 	}
-	for _, c := range []Component{Hostname, MachineID} {
-		if r.Components[c-1].Status != Changed {
+	for _, c := range []fingerprint.Component{fingerprint.Hostname, fingerprint.MachineID} {
+		if r.Components[c-1].Status != fingerprint.Changed {
 			t.Errorf("%s should show as changed in the explanation", c)
 		}
 	}
-	if r.Components[Domain-1].Status != Added {
-		t.Errorf("domain should show as added, got %s", r.Components[Domain-1].Status)
+	if r.Components[fingerprint.Domain-1].Status != fingerprint.Added {
+		t.Errorf("domain should show as added, got %s", r.Components[fingerprint.Domain-1].Status)
 	}
 }

@@ -1,12 +1,17 @@
-package fingerprint
+package machine
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jaypipes/ghw/pkg/snapshot"
+
+	"github.com/seatkey/seatkey/fingerprint"
 )
 
 var updateFixtures = flag.Bool("update-fixtures", false, "rewrite testdata/hw from the machine descriptions")
@@ -221,5 +226,23 @@ func TestFixtureTrees(t *testing.T) {
 		if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) {
 			t.Errorf("%s: committed tree differs from its description; run go test ./fingerprint -run TestFixtureTrees -update-fixtures\n got %v\nwant %v", name, got.Values, want.Values)
 		}
+	}
+}
+
+// A ghw snapshot of a fixture tree reads the same as the tree.
+func TestSnapshot(t *testing.T) {
+	snap := filepath.Join("testdata", "hw", "server.tar.gz")
+	if *updateFixtures {
+		os.Remove(snap)
+		if err := snapshot.PackFrom(context.Background(), snap, filepath.Join("testdata", "hw", "server")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Collect(Options{Root: snap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := fingerprint.Match(collectMachine(t, rackServer), got.Digest(scope), &fingerprint.DefaultPolicy); r.Score != 1000 {
+		t.Fatalf("snapshot differs from the tree:\n%s", r.String())
 	}
 }

@@ -1,6 +1,7 @@
-package fingerprint
+package machine
 
 import (
+	"github.com/seatkey/seatkey/fingerprint"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,21 +109,21 @@ func TestTPMInCollectAndMatch(t *testing.T) {
 	}
 	sockA, _ := startTPM(t, newTPMState(t))
 	sockB, _ := startTPM(t, newTPMState(t))
-	collect := func(sock string) *Fingerprint {
+	collect := func(sock string) *fingerprint.Fingerprint {
 		p, err := Collect(Options{Root: dir, TPM: sock})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Values[TPMEK]) != 1 {
+		if len(p.Values[fingerprint.TPMEK]) != 1 {
 			t.Fatalf("no TPM component: %v", p.Notes)
 		}
 		return p.Digest(scope)
 	}
 	a, a2, b := collect(sockA), collect(sockA), collect(sockB)
-	if r := Match(a, a2, &DefaultPolicy); !r.Same || r.Components[TPMEK-1].Status != Matched {
+	if r := fingerprint.Match(a, a2, &fingerprint.DefaultPolicy); !r.Same || r.Components[fingerprint.TPMEK-1].Status != fingerprint.Matched {
 		t.Fatalf("same TPM: %s", r.String())
 	}
-	r := Match(a, b, &DefaultPolicy)
+	r := fingerprint.Match(a, b, &fingerprint.DefaultPolicy)
 	if r.Same || !strings.Contains(r.Reason(), "tpm-ek changed") {
 		t.Fatalf("other TPM: %s", r.String())
 	}

@@ -1,0 +1,110 @@
+package machine
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/seatkey/seatkey/fingerprint"
+)
+
+const vectorFile = "../testdata/vectors/fingerprint.json"
+
+type fpVectors struct {
+	Comment string     `json:"comment"`
+	Scope   string     `json:"scope"`
+	Policy  string     `json:"default_policy"`
+	Pairs   []fpVector `json:"pairs"`
+}
+
+type fpVector struct {
+	Name       string            `json:"name"`
+	Enrolled   json.RawMessage   `json:"enrolled_profile"`
+	Current    json.RawMessage   `json:"current_profile"`
+	EnrolledFP string            `json:"enrolled_fingerprint"`
+	Same       bool              `json:"same_device"`
+	Score      uint32            `json:"score_permille"`
+	Statuses   map[string]string `json:"statuses"`
+}
+
+var vectorPairs = []struct {
+	name string
+	base machine
+	now  []change
+}{
+	{"server, several small changes", rackServer, []change{ramUpgrade, diskReplaced, nicAdded, renamed, biosUpdate}},
+	{"server, motherboard replaced", rackServer, []change{boardReplaced}},
+	{"vm cloned, not root", apply(vm, nonRoot), []change{vmCloned, nonRoot}},
+}
+
+func collectProfile(t *testing.T, m machine) *fingerprint.Profile {
+	dir := t.TempDir()
+	if err := m.write(dir); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Collect(Options{Root: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Notes = nil
+	return p
+}
+
+// The profiles in the shared fingerprint vectors are what the fixture trees
+// read as; -update-fixtures writes the vectors afresh from the trees.
+func TestFingerprintVectorsFromTrees(t *testing.T) {
+	if *updateFixtures {
+		pol, _ := fingerprint.DefaultPolicy.MarshalBinary()
+		vs := fpVectors{Comment: "seatkey fingerprint vectors (SPEC.md): digest each profile with the scope, match enrolled against current under the default policy.",
+			Scope: scope, Policy: hex.EncodeToString(pol)}
+		for _, v := range vectorPairs {
+			collect := func(m machine) (json.RawMessage, *fingerprint.Fingerprint) {
+				p := collectProfile(t, m)
+				b, _ := json.Marshal(p)
+				return b, p.Digest(scope)
+			}
+			ej, ef := collect(v.base)
+			cj, cf := collect(apply(v.base, v.now...))
+			r := fingerprint.Match(ef, cf, &fingerprint.DefaultPolicy)
+			fb, _ := ef.MarshalBinary()
+			st := map[string]string{}
+			for _, c := range r.Components {
+				if c.Status != fingerprint.Absent {
+					st[c.Component.String()] = c.Status.String()
+				}
+			}
+			vs.Pairs = append(vs.Pairs, fpVector{Name: v.name, Enrolled: ej, Current: cj, EnrolledFP: hex.EncodeToString(fb), Same: r.Same, Score: r.Score, Statuses: st})
+		}
+		b, _ := json.MarshalIndent(vs, "", "  ")
+		if err := os.WriteFile(vectorFile, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(vectorFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs fpVectors
+	if err := json.Unmarshal(b, &vs); err != nil {
+		t.Fatal(err)
+	}
+	if len(vs.Pairs) != len(vectorPairs) {
+		t.Fatalf("%d vector pairs, %d fixture pairs", len(vs.Pairs), len(vectorPairs))
+	}
+	for i, v := range vectorPairs {
+		for _, side := range []struct {
+			m    machine
+			want json.RawMessage
+		}{{v.base, vs.Pairs[i].Enrolled}, {apply(v.base, v.now...), vs.Pairs[i].Current}} {
+			want, err := fingerprint.ParseProfileJSON(side.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := collectProfile(t, side.m); !reflect.DeepEqual(got.Values, want.Values) {
+				t.Errorf("%s: the fixture tree reads as\n%v\nthe vector says\n%v", v.name, got.Values, want.Values)
+			}
+		}
+	}
+}
