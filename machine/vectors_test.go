@@ -2,8 +2,8 @@ package machine
 
 import (
 	"encoding/hex"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
