@@ -370,4 +370,3 @@ func (l *Ledger) event(tx *sql.Tx, kind string, customer int64, lic, dev []byte,
 		l.now().Unix(), l.Actor, kind, customer, lic, dev, detail)
 	return err
 }
-

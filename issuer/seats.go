@@ -89,7 +89,9 @@ type usageNote struct {
 // overage device, usage reaching the threshold, or all seats in use.
 func (l *Ledger) notifyUsage(tx *sql.Tx, n usageNote) error {
 	lic, a := n.lic, n.acct
-	note := func(kind, subject, body string) error { return l.note(tx, a.custID, lic.ID, kind, a.contact, subject, body) }
+	note := func(kind, subject, body string) error {
+		return l.note(tx, a.custID, lic.ID, kind, a.contact, subject, body)
+	}
 	switch {
 	case n.overage:
 		return note("overage", fmt.Sprintf("%s: device over the seat limit", lic.Product),
