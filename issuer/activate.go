@@ -82,6 +82,9 @@ func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash
 	if err := checkSigningKey(tx, key.ID(), now); err != nil {
 		return nil, err
 	}
+	if err := recordKey(tx, key.Public(), now); err != nil {
+		return nil, err
+	}
 	if res, err := l.replayed(tx, reqHash); res != nil || err != nil {
 		return res, err
 	}
