@@ -74,7 +74,11 @@ type pending struct {
 	acct    *account
 	dev     *knownDevice // nil: a new device
 	outcome Outcome
-	fp      []byte // the request's fingerprint, encoded
+	// enrolled is what the device is enrolled with from now on: the
+	// request's fingerprint, and for a known device the stored values of
+	// the (optional) components the request lacks. fp is its encoding.
+	enrolled *fingerprint.Fingerprint
+	fp       []byte
 }
 
 func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash []byte) (*Result, error) {
@@ -142,7 +146,7 @@ func (l *Ledger) replayed(tx *sql.Tx, reqHash []byte) (*Result, error) {
 func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	now := l.now()
 	claims := activation.Claims{ID: activation.NewID(), License: p.lic.ID, Device: res.Device, IssuedAt: now,
-		Fingerprint: p.req.Fingerprint.Hardware(), Overage: res.Overage, Failover: res.Failover}
+		Fingerprint: p.enrolled.Hardware(), Overage: res.Overage, Failover: res.Failover}
 	if p.lic.Kind == license.Subscription {
 		claims.Expires = p.lic.Expires
 	}

@@ -491,3 +491,46 @@ func TestHonestChangesStaySameDevice(t *testing.T) {
 		t.Fatalf("%d fingerprint revisions, want %d", n, 1+len(steps))
 	}
 }
+
+// A license's fingerprint policy is stored at minting and applied: here the
+// root-only components are optional, so the same machine read without root
+// is the same device, keeps its serials in the ledger, and verifies.
+func TestLicensePolicyOptional(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 1, license.Subscription, 0)
+	pol := fingerprint.DefaultPolicy
+	pol.Optional = 1<<fingerprint.BoardSerial | 1<<fingerprint.SystemUUID | 1<<fingerprint.SystemSerial
+	if err := l.RecordLicense(k, tok, LicensePolicy{Match: &pol}); err != nil {
+		t.Fatal(err)
+	}
+	id := licID(t, tok)
+	if n := countRows(t, l, `SELECT COUNT(*) FROM licenses WHERE id = ? AND policy IS NOT NULL`, id[:]); n != 1 {
+		t.Fatal("policy not stored")
+	}
+	root := syntheticMachine(1)
+	first, err := l.Activate(k, requestFor(t, tok, root, "m", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := only(root, fingerprint.CPU, fingerprint.BoardModel, fingerprint.Memory, fingerprint.Disks, fingerprint.NICs)
+	r, err := l.Activate(k, requestFor(t, tok, user, "m", false))
+	if err != nil || r.Outcome != SameDevice || r.Device != first.Device {
+		t.Fatalf("without root: %v %+v", err, r)
+	}
+	if err := verifyOn(k, tok, r.Token, user, nil); err != nil {
+		t.Fatalf("the activation without root: %v", err)
+	}
+	// The serials stay in what the device is enrolled with.
+	if err := verifyOn(k, tok, r.Token, syntheticMachine(2), nil); !errors.Is(err, verifier.ErrDevice) || !strings.Contains(err.Error(), "board-serial") {
+		t.Fatalf("another machine: %v", err)
+	}
+	// Under the default policy the same request is refused.
+	tok2 := mintFor(t, k, "Globex", 1, license.Perpetual, 0)
+	if _, err := l.Activate(k, requestFor(t, tok2, root, "m", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Activate(k, requestFor(t, tok2, user, "m", false)); !errors.Is(err, ErrRequestRefused) {
+		t.Fatalf("default policy without root: %v", err)
+	}
+}

@@ -139,9 +139,14 @@ func BenchmarkIdentify1M(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		id, err := l.findDevice(tx, benchLicense, fps[i%len(fps)], &fingerprint.DefaultPolicy)
+		fp := fps[i%len(fps)]
+		id, err := l.findDevice(tx, benchLicense, fp, &fingerprint.DefaultPolicy)
 		if err != nil || id.best == nil {
 			b.Fatal("not found", err)
+		}
+		// and the look-up of other customers' devices that activation adds
+		if others, err := otherCustomersDevices(tx, benchLicense, product, 2, fp); err != nil || len(others) != 0 {
+			b.Fatal(others, err)
 		}
 		i++
 	}

@@ -55,7 +55,7 @@ func (l *Ledger) persist(tx *sql.Tx, p *pending, dec seatDecision) (*Result, err
 			return nil, err
 		}
 	}
-	if err := indexDigests(tx, p.lic.ID, res.Device, p.req.Fingerprint); err != nil {
+	if err := indexDigests(tx, p.lic.ID, res.Device, p.enrolled); err != nil {
 		return nil, err
 	}
 	if err := l.revokeLiveActivations(tx, res.Device); err != nil {

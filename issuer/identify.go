@@ -87,7 +87,11 @@ func (l *Ledger) identify(tx *sql.Tx, key *Key, p *pending) error {
 			"create the request as the same user as before (hidden components are refused)", ErrRequestRefused, id.missingDev, strings.Join(names, ", "))
 	}
 	p.dev = id.best
-	if p.fp, err = req.Fingerprint.MarshalBinary(); err != nil {
+	p.enrolled = req.Fingerprint
+	if p.dev != nil {
+		p.enrolled = carryMissing(p.dev.fp, req.Fingerprint)
+	}
+	if p.fp, err = p.enrolled.MarshalBinary(); err != nil {
 		return err
 	}
 	switch {
@@ -248,4 +252,18 @@ func checkDeviceRevoked(tx *sql.Tx, dev activation.DeviceID) error {
 		return err
 	}
 	return fmt.Errorf("%w: %s, activation %s (%s); ask the vendor", ErrDeviceRevoked, dev, license.AppendID(nil, "act", act), license.Reason(reason))
+}
+
+// carryMissing is the fingerprint a known device is enrolled with from now
+// on: the request's, which matched the stored one, plus the stored values of
+// components the request could not show (only optional ones can be
+// missing), so that a device never loses an identity value by hiding it.
+func carryMissing(stored, req *fingerprint.Fingerprint) *fingerprint.Fingerprint {
+	out := *req
+	for _, c := range fingerprint.Components() {
+		if !req.Has(c) && stored.Has(c) {
+			out.Components[c] = stored.Components[c]
+		}
+	}
+	return &out
 }
