@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seatkey/seatkey/issuer"
 )
 
 // The hostile customer of issue 9, with nothing but the CLI and hardware
@@ -89,13 +91,15 @@ type attackBench struct {
 func (a *attackBench) p(s string) string { return filepath.Join(a.dir, s) }
 
 // newAttackBench makes a vendor key and a 1-seat license without overage.
-func newAttackBench(t *testing.T) *attackBench {
+func newAttackBench(t *testing.T) *attackBench { return newAttackBenchSeats(t, 1) }
+
+func newAttackBenchSeats(t *testing.T, seats int) *attackBench {
 	a := &attackBench{t: t, dir: t.TempDir()}
 	a.db = a.p("ledger.db")
 	if r := runCLI(t, nil, "keygen", "-o", a.p("v")); r.code != 0 {
 		t.Fatal(r)
 	}
-	if r := runCLI(t, nil, "mint", "--key", a.p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "1",
+	if r := runCLI(t, nil, "mint", "--key", a.p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", fmt.Sprint(seats),
 		"--expires", "2099-01-01", "--ledger", a.db, "--overage", "deny", "-o", a.p("l.lic")); r.code != 0 {
 		t.Fatalf("mint: %+v", r)
 	}
@@ -249,5 +253,73 @@ func TestAttackCLIDecommissionStopsTheMachine(t *testing.T) {
 	}
 	if used, _ := a.used(); used != 1 {
 		t.Fatalf("%d used, 1 machine verifies", used)
+	}
+}
+
+// (d) Showing only NICs, then only disks, cannot make the decommissioned
+// server look like a new machine (which would dodge the recommission count).
+func TestAttackCLIAlternatingShapes(t *testing.T) {
+	a := newAttackBench(t)
+	if r := a.activate("A", fixtures+"server"); r.code != 0 {
+		t.Fatalf("A: %+v", r)
+	}
+	var devs []map[string]any
+	json.Unmarshal([]byte(runCLI(t, nil, "devices", "--ledger", a.db, "--json").stdout), &devs)
+	if len(devs) != 1 {
+		t.Fatalf("devices: %v", devs)
+	}
+	if r := runCLI(t, nil, "decommission", "--ledger", a.db, devs[0]["id"].(string)); r.code != 0 {
+		t.Fatalf("decommission: %+v", r)
+	}
+	disksOnly := copyFixture(t, "server")
+	for _, d := range []string{"proc/cpuinfo", "sys/class/dmi", "sys/class/net", "sys/devices/pci0000:00"} {
+		os.RemoveAll(filepath.Join(disksOnly, d))
+	}
+	for name, root := range map[string]string{"nics": nicTree(t, serverMAC1, serverMAC2), "disks": disksOnly} {
+		if r := a.activate(name, root); r.code != 1 || !strings.Contains(r.stdout, "same user as before") {
+			t.Fatalf("%s only: %+v", name, r)
+		}
+	}
+	if r := a.activate("A-again", fixtures+"server"); r.code != 0 || !strings.Contains(r.stdout, "recommissioned") {
+		t.Fatalf("A back: %+v", r)
+	}
+	r := runCLI(t, nil, "devices", "--ledger", a.db, "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &devs); err != nil || len(devs) != 1 || devs[0]["recommissions"] != 1.0 {
+		t.Fatalf("devices after: %v %s", err, r.stdout)
+	}
+}
+
+// (f) The server's identity with the laptop's NIC added: refused, and the
+// vendor's operators hear of it.
+func TestAttackCLIIdentityConflict(t *testing.T) {
+	a := newAttackBenchSeats(t, 3)
+	if r := a.activate("A", fixtures+"server"); r.code != 0 {
+		t.Fatalf("A: %+v", r)
+	}
+	if r := a.activate("B", fixtures+"laptop"); r.code != 0 {
+		t.Fatalf("B: %+v", r)
+	}
+	merged := copyFixture(t, "server")
+	dev := "sys/devices/pci0000:00/0000:09:00.0/net/eth9/"
+	for f, v := range map[string]string{"address": laptopMAC, "addr_assign_type": "0", "mtu": "1500", "operstate": "up"} {
+		os.MkdirAll(filepath.Join(merged, dev), 0o755)
+		os.WriteFile(filepath.Join(merged, dev, f), []byte(v+"\n"), 0o644)
+	}
+	os.Symlink("../../devices/pci0000:00/0000:09:00.0/net/eth9", filepath.Join(merged, "sys/class/net/eth9"))
+	r := a.activate("merged", merged)
+	if r.code != 1 || !strings.Contains(r.stdout, "shares hardware identity") {
+		t.Fatalf("merged identity: %+v", r)
+	}
+	if used, _ := a.used(); used != 2 {
+		t.Fatalf("%d used", used)
+	}
+	l, err := issuer.OpenLedger(a.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	notes, _ := l.Notifications(true)
+	if len(notes) == 0 || notes[len(notes)-1].Kind != "identity-conflict" {
+		t.Fatalf("no identity-conflict notification: %+v", notes)
 	}
 }
