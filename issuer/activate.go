@@ -132,6 +132,17 @@ func (l *Ledger) replayed(tx *sql.Tx, reqHash []byte) (*Result, error) {
 	if err := checkLicenseRevoked(tx, prev.License); err != nil {
 		return nil, err
 	}
+	var token []byte
+	if err := tx.QueryRow(`SELECT token FROM licenses WHERE id = ?`, licID).Scan(&token); err != nil {
+		return nil, err
+	}
+	lt, err := license.Inspect(token) // verified when it was recorded
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLicenseKey(tx, lt.KeyID, lt.Claims.IssuedAt); err != nil {
+		return nil, err
+	}
 	switch {
 	case reason.Valid && license.Reason(reason.Int64) == license.ReasonSuperseded:
 		return nil, fmt.Errorf("%w: this request was used before and its activation %s has been superseded: create a new request", ErrRequestRefused, prev.Activation)

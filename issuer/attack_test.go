@@ -369,9 +369,17 @@ func TestAttackRevokedLicenseAndKeys(t *testing.T) {
 	if _, err := l.Activate(old, requestFor(t, tok2, syntheticMachine(5), "m5", false)); !errors.Is(err, ErrKeyRevoked) {
 		t.Fatalf("signing with a retired key: %v", err)
 	}
-	// Compromised: nothing the key signed is honoured, and it signs nothing.
+	// Compromised: nothing the key signed is honoured, not even a replayed
+	// request, and it signs nothing.
+	replay := requestFor(t, tok2, syntheticMachine(8), "m8", false)
+	if _, err := l.Activate(current, replay); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := l.Revoke(old.ID().String(), license.ReasonKeyCompromise, time.Time{}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := l.Activate(current, replay); !errors.Is(err, ErrKeyRevoked) {
+		t.Fatalf("replay of a compromised key's license: %v", err)
 	}
 	if _, err := l.Activate(current, requestFor(t, tok2, syntheticMachine(6), "m6", false)); !errors.Is(err, ErrKeyRevoked) {
 		t.Fatalf("license of a compromised key: %v", err)
