@@ -96,12 +96,12 @@ func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash
 	if err := l.identify(tx, key, p); err != nil {
 		return nil, err
 	}
+	if p.outcome == Recommissioned && p.acct.recommissions+1 > l.RecommissionLimit {
+		return nil, &suspendError{custID: p.acct.custID, customer: p.lic.Customer, lic: p.lic.ID, dev: p.dev.id}
+	}
 	dec, err := decideSeat(p.acct.seats, p.outcome, req.Failover)
 	if err != nil {
 		return nil, err
-	}
-	if p.outcome == Recommissioned && p.acct.recommissions+1 > l.RecommissionLimit {
-		return nil, &suspendError{custID: p.acct.custID, customer: p.lic.Customer, lic: p.lic.ID, dev: p.dev.id}
 	}
 	res, err := l.persist(tx, p, dec)
 	if err != nil {
