@@ -219,3 +219,14 @@ func FuzzStateReset(f *testing.F) {
 		}
 	})
 }
+
+// testdata/vectors/test.pub is the public key of section 8, for examples.
+func TestTestPubIsTheVectorKey(t *testing.T) {
+	b, err := os.ReadFile("../testdata/vectors/test.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lv := loadVectors(t); string(b) != lv.PublicKeyFile {
+		t.Fatal("test.pub differs from the vectors' public key")
+	}
+}
