@@ -130,18 +130,22 @@ func compromisedKeys(payload []byte, l *license.RevocationList) ([]license.KeyID
 // compromise (by the list, or remembered by the state file from an earlier
 // list: every token), or retired (by the list or the keyring) before issued.
 func checkKey(keys *Keyring, rl *RevocationList, st *state, kid license.KeyID, issued time.Time) error {
+	var e license.Entry
+	listed := false
 	if rl != nil {
-		if e, ok := rl.Key(kid); ok {
-			if e.Reason != license.ReasonRetired {
-				return &RevokedError{What: "signing key", ID: kid.String(), Reason: e.Reason, At: e.At}
-			}
-			if issued.After(e.At) {
-				return fmt.Errorf("%w: %s retired %s, token issued %s", ErrKeyRetired, kid, e.At.Format(time.RFC3339), issued.Format(time.RFC3339))
-			}
-		}
+		e, listed = rl.Key(kid)
+	}
+	// Section 7 step 16: revoked (for any reason but retirement), by the list
+	// or remembered by the state file.
+	if listed && e.Reason != license.ReasonRetired {
+		return &RevokedError{What: "signing key", ID: kid.String(), Reason: e.Reason, At: e.At}
 	}
 	if st.compromised(kid) {
 		return &RevokedError{What: "signing key", ID: kid.String(), Reason: license.ReasonKeyCompromise}
+	}
+	// Step 17: retired before the token was issued, by the list or the keyring.
+	if listed && issued.After(e.At) {
+		return fmt.Errorf("%w: %s retired %s, token issued %s", ErrKeyRetired, kid, e.At.Format(time.RFC3339), issued.Format(time.RFC3339))
 	}
 	if at, ok := keys.retired[kid]; ok && issued.After(at) {
 		return fmt.Errorf("%w: %s retired %s, token issued %s", ErrKeyRetired, kid, at.Format(time.RFC3339), issued.Format(time.RFC3339))

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,10 @@ import (
 // These tests are written as the customer who wants to keep using a license
 // the vendor revoked: older lists, deleted lists, a stolen key, a deleted
 // state file, a clock set back.
+
+// unixPerms: file modes mean something (not on Windows, where the state
+// file is private through the user's profile directory).
+const unixPerms = runtime.GOOS != "windows"
 
 func list(t testing.TB, k *issuer.Key, keys *verifier.Keyring, seq uint64, issued time.Time, lics, revokedKeys []license.Entry) *verifier.RevocationList {
 	t.Helper()
@@ -234,7 +239,7 @@ func TestStateFileDeleted(t *testing.T) {
 		t.Fatalf("documented limit changed? %v", err)
 	}
 	// Caught: the file is recreated (0600) and remembers from then on.
-	if st, err := os.Stat(o.State); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(o.State); err != nil || (unixPerms && st.Mode().Perm() != 0o600) {
 		t.Fatalf("state file not recreated: %v", err)
 	}
 	o.Revocations = list(t, k, keys, 3, now.Add(-3*time.Hour), nil, nil)
@@ -589,12 +594,29 @@ func TestDefaultStatePath(t *testing.T) {
 	if _, err := verifier.Verify(tok, o); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(filepath.Dir(p)); err != nil || st.Mode().Perm() != 0o700 {
+	if st, err := os.Stat(filepath.Dir(p)); err != nil || (unixPerms && st.Mode().Perm() != 0o700) {
 		t.Fatalf("state directory: %v", err)
 	}
 	for _, bad := range [][2]string{{"", "p"}, {"Acme", "../etc"}, {"a/b", "p"}, {"Acme", ".."}, {"Acme", "x:y"}, {"Acme\x1b[31m", "p"}, {"Acme.", "p"}, {strings.Repeat("a", 65), "p"}} {
 		if _, err := verifier.DefaultStatePath(bad[0], bad[1]); !errors.Is(err, verifier.ErrOptions) {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// Step 16 before 17: a key the state file remembers as compromised is
+// revoked, even when a later list only says it was retired.
+func TestCompromiseOutranksRetirement(t *testing.T) {
+	stolen, keys := testKey(t)
+	vendor, _ := issuer.GenerateKey()
+	keys.Add(vendor.Public())
+	tok, _ := stolen.Mint(typicalClaims()) // issued 2026-01-15
+	o := stateOpts(t, keys)
+	o.Revocations = list(t, vendor, keys, 1, now.Add(-time.Hour), nil, compromise(stolen.ID()))
+	verifier.Verify(tok, o)
+	kid := stolen.ID()
+	o.Revocations = list(t, vendor, keys, 2, now.Add(-time.Minute), nil, []license.Entry{{ID: kid[:], At: date("2026-01-01T00:00:00Z"), Reason: license.ReasonRetired}})
+	if _, err := verifier.Verify(tok, o); !errors.Is(err, verifier.ErrRevoked) || errors.Is(err, verifier.ErrKeyRetired) {
+		t.Fatalf("compromised, then listed as retired: %v", err)
 	}
 }

@@ -1,12 +1,16 @@
 // Package verifier decides, offline, whether a seatkey license may be used:
-// it needs only the vendor's public keys, the token and the current time
-// (and optionally the running version, a state file against clock rollback).
+// it needs only the vendor's public keys, the token and the current time, and
+// optionally the running version, an activation and this machine's
+// fingerprint, a revocation list, and a state file that remembers what the
+// machine has seen (the latest time, the highest list, keys revoked for
+// compromise) so that a clock set back or a list rolled back is refused.
 //
 //	keys, _ := verifier.ParseKeyring(pubFile)
-//	lic, err := verifier.Verify(token, verifier.Options{Keys: keys, Product: "ledger"})
+//	state, _ := verifier.DefaultStatePath("Acme Software", "ledger")
+//	lic, err := verifier.Verify(token, verifier.Options{Keys: keys, Product: "ledger", State: state})
 //
-// Checks run in the order SPEC.md lists, and every refusal is an error that
-// matches one of the Err values below with errors.Is.
+// Checks run in the order SPEC.md section 7 lists, and every refusal is an
+// error that matches one of the Err values with errors.Is.
 package verifier
 
 import (
