@@ -620,3 +620,23 @@ func TestCompromiseOutranksRetirement(t *testing.T) {
 		t.Fatalf("compromised, then listed as retired: %v", err)
 	}
 }
+
+// The latest time seen moves in steps of a minute (SPEC.md 7.1 S5): an
+// application that verifies every second does not write the disk every second.
+func TestLatestTimeStep(t *testing.T) {
+	k, keys := testKey(t)
+	tok, _ := k.Mint(typicalClaims())
+	o := stateOpts(t, keys)
+	verifier.Verify(tok, o)
+	first, _ := os.ReadFile(o.State)
+	o.Now = now.Add(59 * time.Second)
+	verifier.Verify(tok, o)
+	if b, _ := os.ReadFile(o.State); !bytes.Equal(b, first) {
+		t.Fatal("written again within the minute")
+	}
+	o.Now = now.Add(time.Minute)
+	verifier.Verify(tok, o)
+	if b, _ := os.ReadFile(o.State); bytes.Equal(b, first) {
+		t.Fatal("not written a minute later")
+	}
+}
