@@ -33,7 +33,7 @@ type Options struct {
 	Product string
 	// AnyProduct skips the product check. It is only for tools that show
 	// what a license says (an inspector, the issuer's ledger); an
-	// application never sets it. Setting both Product and AnyProduct is ErrOptions.
+	// application never sets it. With Product or State it is ErrOptions.
 	AnyProduct bool
 
 	Now  time.Time     // zero: time.Now()
@@ -97,6 +97,8 @@ func (o *Options) check() error {
 		return bad("RollbackTolerance %v is outside 0..%v", o.RollbackTolerance, MaxTolerance)
 	case o.MaxRevocationListAge < 0:
 		return bad("MaxRevocationListAge %v is negative", o.MaxRevocationListAge)
+	case o.AnyProduct && o.State != "":
+		return bad("AnyProduct is for tools that show licenses; an application that keeps a State file names its Product")
 	case len(o.StateReset) > 0 && o.State == "":
 		return bad("a StateReset needs a State file to reset")
 	}

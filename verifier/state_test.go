@@ -534,6 +534,7 @@ func TestOptionsRefused(t *testing.T) {
 		{"negative rollback tolerance", func(o *verifier.Options) { o.RollbackTolerance = -time.Hour }},
 		{"negative list age", func(o *verifier.Options) { o.MaxRevocationListAge = -time.Hour }},
 		{"product and any product", func(o *verifier.Options) { o.AnyProduct = true }},
+		{"any product with a state file", func(o *verifier.Options) { o.Product, o.AnyProduct, o.State = "", true, "state" }},
 		{"reset without state", func(o *verifier.Options) { o.StateReset = []byte("x") }},
 	} {
 		o := opts(keys)
@@ -638,5 +639,33 @@ func TestLatestTimeStep(t *testing.T) {
 	verifier.Verify(tok, o)
 	if b, _ := os.ReadFile(o.State); bytes.Equal(b, first) {
 		t.Fatal("not written a minute later")
+	}
+}
+
+// The limit SPEC.md 11.3 states: both keys are trusted, so a thief whose list
+// reaches the machine first can revoke the vendor's other key, and the
+// machine then refuses the vendor's lists until an update drops the stolen key.
+func TestThiefRevokesVendorKeyFirst(t *testing.T) {
+	stolen, keys := testKey(t)
+	vendor, _ := issuer.GenerateKey()
+	keys.Add(vendor.Public())
+	tok, _ := stolen.Mint(typicalClaims())
+	o := stateOpts(t, keys)
+	o.Revocations = list(t, stolen, keys, 3, now.Add(-time.Hour), nil, compromise(vendor.ID()))
+	if _, err := verifier.Verify(tok, o); err != nil {
+		t.Fatal(err)
+	}
+	o.Revocations = list(t, vendor, keys, 4, now.Add(-time.Minute), nil, compromise(stolen.ID()))
+	if _, err := verifier.Verify(tok, o); !errors.Is(err, verifier.ErrRevoked) || !strings.Contains(err.Error(), "revocation list") {
+		t.Fatalf("the vendor's list after the thief revoked its key: %v", err)
+	}
+	// The remedy: an update whose keyring has a new key and not the stolen one.
+	fresh, _ := issuer.GenerateKey()
+	updated := verifier.NewKeyring(vendor.Public(), fresh.Public())
+	o.Keys = updated
+	o.Revocations = list(t, fresh, updated, 5, now.Add(-time.Minute), nil, nil)
+	reissued, _ := fresh.Mint(typicalClaims())
+	if _, err := verifier.Verify(reissued, o); err != nil {
+		t.Fatalf("after the update with a new key: %v", err)
 	}
 }
