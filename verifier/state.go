@@ -278,8 +278,8 @@ func observe(o *Options, now time.Time, lic license.ID, device *[16]byte) (*stat
 	}
 	// S5: the latest time seen, moved in steps of at least a minute so that
 	// an application verifying often does not write the disk every second.
-	if n := now.Unix(); n > 0 && n <= maxTime && (s.LastSeen == 0 || uint64(n) >= s.LastSeen+lastSeenStep) {
-		s.LastSeen = uint64(n)
+	if n := uint64(min(max(now.Unix(), 1), maxTime)); s.LastSeen == 0 || n >= s.LastSeen+lastSeenStep {
+		s.LastSeen = n
 		changed = true
 	}
 	// S6: write before any refusal.

@@ -669,3 +669,19 @@ func TestThiefRevokesVendorKeyFirst(t *testing.T) {
 		t.Fatalf("after the update with a new key: %v", err)
 	}
 }
+
+// A clock before 1970 on a fresh machine must not write a state file that
+// cannot be read back.
+func TestClockBefore1970(t *testing.T) {
+	k, keys := testKey(t)
+	c := typicalClaims()
+	c.Kind, c.Expires, c.Major = license.PerDeployment, time.Time{}, 0
+	tok, _ := k.Mint(c)
+	o := stateOpts(t, keys)
+	o.Now = time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	verifier.Verify(tok, o) // not yet valid
+	o.Now = now
+	if _, err := verifier.Verify(tok, o); err != nil {
+		t.Fatalf("after a run at 1960: %v", err)
+	}
+}
