@@ -142,8 +142,8 @@ func (s *state) compromised(kid license.KeyID) bool {
 
 func (s *state) addCompromised(kid license.KeyID) bool {
 	i, ok := slices.BinarySearchFunc(s.Compromised, kid, compareKeyID)
-	if ok {
-		return false
+	if ok || len(s.Compromised) >= maxCompromisedKeys {
+		return false // a full file keeps what it has and stays readable
 	}
 	s.Compromised = slices.Insert(s.Compromised, i, kid)
 	return true
