@@ -74,7 +74,7 @@ func bigLedger(b *testing.B) (*Ledger, int) {
 
 func buildBigLedger(path string, n int) error {
 	os.Remove(path)
-	l, err := OpenLedger(path)
+	l, err := CreateLedger(path)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ const product = "ledgerpro"
 func newLedger(t testing.TB) (*Ledger, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ledger.db")
-	l, err := OpenLedger(path)
+	l, err := CreateLedger(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,8 +190,14 @@ func (l *Ledger) WriteCSV(w io.Writer, f Filter) error {
 }
 
 // appendCSVField quotes a field as RFC 4180 requires: when it holds a comma,
-// a quote, a line break or leading space.
+// a quote, a line break or leading space. A field a spreadsheet would run as
+// a formula (starting with =, +, -, @, tab or CR: customer text such as
+// =HYPERLINK(...)) is first prefixed with a single quote, which spreadsheets
+// show as text.
 func appendCSVField(dst []byte, s string) []byte {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		s = "'" + s
+	}
 	if s == "" || (!strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ') {
 		return append(dst, s...)
 	}
