@@ -9,12 +9,8 @@ import (
 	"github.com/seatkey/seatkey/issuer"
 )
 
-func init() {
-	commands["notify"] = command{"deliver the ledger's pending notifications (webhook or email)", cmdNotify}
-}
-
 func cmdNotify(e *env, args []string) error {
-	fs := e.flags("notify", "--ledger DB (--webhook URL | --smtp HOST:PORT --from ADDR) [--json]", `
+	fs := e.flags("notify", "--ledger DB (--webhook URL [--webhook-secret-file F] | --smtp HOST:PORT --from ADDR) [--json]", `
 Delivers the notifications the ledger has recorded (usage nearing the seat
 limit, reaching it, each overage device) to the customers' contacts: as a JSON
 POST to a webhook (retried), or as email over SMTP. What fails stays pending
@@ -37,7 +33,9 @@ for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 			if err != nil {
 				return err
 			}
-			wh.Secret = []byte(strings.TrimRight(string(b), "\r\n"))
+			if wh.Secret = []byte(strings.TrimRight(string(b), "\r\n")); len(wh.Secret) == 0 {
+				return fmt.Errorf("webhook secret file %s is empty: requests would go unsigned", esc(*secretFile))
+			}
 		}
 		n = wh
 	case *smtpAddr != "" && *webhook == "" && *from != "":
@@ -45,13 +43,11 @@ for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	default:
 		return usagef("need --webhook URL, or --smtp HOST:PORT with --from")
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
+	var ok, failed int
+	if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) (err error) {
+		ok, failed, err = l.Deliver(context.Background(), n)
 		return err
-	}
-	defer l.Close()
-	ok, failed, err := l.Deliver(context.Background(), n)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if *jsonOut {

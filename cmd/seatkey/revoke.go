@@ -7,25 +7,45 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
 
-func init() {
-	commands["revoke"] = command{"revoke licenses, activations or signing keys (recorded in the ledger)", cmdRevoke}
-	commands["unrevoke"] = command{"take revocations back (recorded; the next list omits them)", cmdUnrevoke}
-	commands["crl"] = command{"publish the next signed revocation list", cmdCRL}
+// checkTarget refuses, as bad usage, an argument that is not a well-formed
+// lic_, act_ or key_ ID.
+func checkTarget(s string) error {
+	var err error
+	switch {
+	case strings.HasPrefix(s, "lic_"):
+		_, err = license.ParseID(s)
+	case strings.HasPrefix(s, "act_"):
+		_, err = activation.ParseID(s)
+	case strings.HasPrefix(s, "key_"):
+		_, err = license.ParseKeyID(s)
+	default:
+		err = fmt.Errorf("%w: %q", issuer.ErrBadID, s)
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
 }
 
 func cmdRevoke(e *env, args []string) error {
-	fs := e.flags("revoke", "--ledger DB [--reason R] [--at TIME] ID...", `
-Revokes licenses (lic_...), activations (act_...) or signing keys (key_...).
-Revoking again changes nothing. Reasons: unspecified, refunded, abuse, leaked,
-superseded; for keys also key-compromise (every token the key signed is
-refused) and retired (tokens it signs after --at are refused; earlier ones
-stay valid). The revocation reaches machines with the next 'seatkey crl'.`)
+	fs := e.flags("revoke", "--ledger DB [--reason R] [--at TIME] [--json] ID...", `
+Revokes licenses (lic_...), activations (act_...) or signing keys (key_...)
+that the ledger recorded; an ID it has no record of is refused. Revoking
+again is reported as already revoked (exit 0). Reasons: unspecified,
+refunded, abuse, leaked, superseded; for keys also key-compromise (every
+token the key signed is refused) and retired (tokens it signs after --at are
+refused; earlier ones stay valid). A revocation --at a future time takes
+effect then: lists published before it do not carry it. The revocation
+reaches machines with the next 'seatkey crl'. --json prints JSON Lines.`)
 	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
 	reasonName := fs.String("reason", "unspecified", "why (see above)")
 	at := fs.String("at", "", "effective `TIME` (default now); for retired keys, the retirement time")
+	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per ID")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,87 +60,116 @@ stay valid). The revocation reaches machines with the next 'seatkey crl'.`)
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	var errs []error
 	for _, id := range fs.Args() {
-		already, err := l.Revoke(id, reason, when)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
-		case already:
-			fmt.Fprintf(e.stdout, "%s: already revoked\n", id)
-		default:
-			fmt.Fprintf(e.stdout, "%s: revoked (%s)\n", id, reason)
+		if err := checkTarget(id); err != nil {
+			return err
 		}
 	}
-	return errors.Join(errs...)
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		var errs []error
+		for _, id := range fs.Args() {
+			already, err := l.Revoke(id, reason, when)
+			outcome := "revoked (" + reason.String() + ")"
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			case already:
+				outcome = "already revoked"
+			case when.After(e.now()):
+				outcome += ", effective " + when.UTC().Format(time.RFC3339)
+			}
+			e.report(*jsonOut, id, "", outcome, err)
+		}
+		return errors.Join(errs...)
+	})
 }
 
 func cmdUnrevoke(e *env, args []string) error {
-	fs := e.flags("unrevoke", "--ledger DB ID...", `Takes revocations back. Recorded in the ledger; the next list omits them.`)
+	fs := e.flags("unrevoke", "--ledger DB [--json] ID...", `
+Takes revocations back. Recorded in the ledger; the next list omits them. An
+ID that is not revoked is reported as such (exit 0); one the ledger has no
+record of is refused.`)
 	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per ID")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("need at least one ID")
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	var errs []error
 	for _, id := range fs.Args() {
-		if err := l.Unrevoke(id); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
-			continue
+		if err := checkTarget(id); err != nil {
+			return err
 		}
-		fmt.Fprintf(e.stdout, "%s: unrevoked\n", id)
 	}
-	return errors.Join(errs...)
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		var errs []error
+		for _, id := range fs.Args() {
+			err := l.Unrevoke(id)
+			outcome := "unrevoked"
+			if errors.Is(err, issuer.ErrNotRevoked) {
+				outcome, err = "not revoked", nil
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			}
+			e.report(*jsonOut, id, "", outcome, err)
+		}
+		return errors.Join(errs...)
+	})
 }
+
+// defaultCRLValidity suits air-gapped customers, who get a new list only with
+// an update: a list stays current for 90 days before verifiers call it stale.
+const defaultCRLValidity = "90d"
 
 func cmdCRL(e *env, args []string) error {
 	fs := e.flags("crl", "--key NAME.key --ledger DB [--vendor V] [--valid-for DURATION] -o FILE", `
 Signs the next revocation list (sequence one higher than the last) with every
-revocation in the ledger, and writes it armored to FILE. Ship it to machines
-with your updates; verifiers refuse what it revokes, refuse an older list than
-one they have seen, and warn (or refuse) once it is past its next update.`)
+revocation in force in the ledger, and writes it armored to FILE. Ship it to
+machines with your updates; verifiers refuse what it revokes, refuse an older
+list than one they have seen, and warn (or refuse) once it is past its next
+update. --valid-for is 90 days unless given (as 30d or 36h): air-gapped
+machines that see a list only with an update should not find it stale.`)
 	key := fs.String("key", "", "signing key `FILE` (one that verifiers still trust and that is not revoked)")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE)")
+	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE, or asked)")
 	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
 	vendor := fs.String("vendor", "", "vendor `NAME` (default: the key file's base name)")
-	validFor := fs.Duration("valid-for", 7*24*time.Hour, "time until the next update is due")
+	validFor := fs.String("valid-for", defaultCRLValidity, "`DURATION` until the next update is due (90d, 36h)")
 	out := fs.StringP("output", "o", "", "write the list to `FILE`")
+	force := fs.Bool("force", false, "replace FILE if it exists")
 	jsonOut := fs.Bool("json", false, "print what was published as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *key == "" || *out == "" || fs.NArg() != 0 || *validFor <= 0 {
-		return usagef("need --key, --ledger, a positive --valid-for and -o FILE")
+	if *key == "" || *out == "" || fs.NArg() != 0 {
+		return usagef("need --key, --ledger and -o FILE")
+	}
+	validity, err := parseValidity("valid-for", *validFor)
+	if err != nil {
+		return err
 	}
 	if *vendor == "" {
 		*vendor = strings.TrimSuffix(filepath.Base(*key), ".key")
+	}
+	if *out != "-" && !*force {
+		if err := refuseExisting(*out); err != nil {
+			return err
+		}
 	}
 	sk, err := e.loadKey(*key, *passFile)
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
+	var tok []byte
+	var list *license.RevocationList
+	if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) (err error) {
+		tok, list, err = l.PublishRevocationList(sk, *vendor, validity)
+		return err
+	}); err != nil {
 		return err
 	}
-	defer l.Close()
-	tok, list, err := l.PublishRevocationList(sk, *vendor, *validFor)
-	if err != nil {
-		return err
-	}
-	if err := e.writeOutput(*out, license.Armor(license.TypeRevocation, tok)); err != nil {
+	if err := e.writeOutput(*out, license.Armor(license.TypeRevocation, tok), *force); err != nil {
 		return err
 	}
 	nl, na, nk := list.Len()

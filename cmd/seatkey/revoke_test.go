@@ -12,8 +12,11 @@ func TestKeyRotationAndRevocationCLI(t *testing.T) {
 	dir := t.TempDir()
 	p := func(s string) string { return filepath.Join(dir, s) }
 	db := p("ledger.db")
+	if r := runCLI(t, nil, "ledger", "init", "--ledger", db); r.code != 0 {
+		t.Fatalf("ledger init: %+v", r)
+	}
 	kid := func(name string) string {
-		r := runCLI(t, nil, "keygen", "-o", p(name))
+		r := runCLI(t, nil, "keygen", "--unencrypted", "-o", p(name))
 		if r.code != 0 {
 			t.Fatal(r)
 		}
