@@ -81,6 +81,9 @@ func (l *Ledger) Unrevoke(target string) error {
 		return err
 	}
 	return l.tx(func(tx *sql.Tx) error {
+		if err := known(tx, kind, id); err != nil {
+			return fmt.Errorf("%w: %s", err, target)
+		}
 		res, err := tx.Exec(`UPDATE revocations SET active = 0 WHERE kind = ? AND id = ? AND active = 1`, kind, id)
 		if err != nil {
 			return err

@@ -148,7 +148,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		}
 		printClaims(e, t)
 	default:
-		return fmt.Errorf("%w: unknown file type %q", license.ErrMalformed, esc(label))
+		return fmt.Errorf("%w: unknown file type %q", license.ErrMalformed, label)
 	}
 	return nil
 }
