@@ -54,7 +54,7 @@ which no hardware component can be read gets no request.`)
 	label := fs.String("label", "", "device `NAME` shown in the vendor's ledger (default: host name)")
 	failover := fs.Bool("failover", false, "ask for one of the license's failover installations")
 	out := fs.StringP("output", "o", "", "write the request to `FILE`")
-	force := fs.Bool("force", false, "replace FILE if it exists")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -104,9 +104,8 @@ activation file; any other existing file is left alone and the request
 reported as failed. Prints one line per request (with --json, one JSON
 object a line) and a summary on standard error; a request that fails does
 not stop the others. Exit 1 if any request was refused.`)
-	key := fs.String("key", "", "signing key `FILE`")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE, or asked)")
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	key, passFile := keyFlags(fs, "")
+	ledgerPath := ledgerFlag(fs)
 	out := fs.StringP("output", "o", ".", "write activation files to `DIR`")
 	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per request")
 	if err := parse(fs, args); err != nil {

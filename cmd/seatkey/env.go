@@ -176,3 +176,19 @@ func (e *env) loadKey(path, passFile string) (*issuer.Key, error) {
 	}
 	return issuer.LoadKey(path, pass)
 }
+
+// Flags several commands share, spelled and documented once.
+
+func ledgerFlag(fs *pflag.FlagSet) *string {
+	return fs.String("ledger", "", "ledger database `FILE` (made by 'seatkey ledger init')")
+}
+
+func forceFlag(fs *pflag.FlagSet) *bool {
+	return fs.Bool("force", false, "replace the output FILE if it exists")
+}
+
+// keyFlags declares --key and --passphrase-file for a command that signs.
+func keyFlags(fs *pflag.FlagSet, about string) (key, passFile *string) {
+	return fs.String("key", "", "signing key `FILE` (NAME.key)"+about),
+		fs.String("passphrase-file", "", "passphrase `FILE` (mode 0600; or $SEATKEY_PASSPHRASE, or asked on a terminal)")
+}

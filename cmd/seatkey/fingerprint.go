@@ -23,7 +23,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 	jsonOut := fs.Bool("json", false, "print JSON")
 	showRaw := fs.Bool("show-raw", false, "also print raw values (serials, MACs): keep them private")
 	out := fs.StringP("output", "o", "", "write the fingerprint (digests only) to `FILE`")
-	force := fs.Bool("force", false, "replace FILE if it exists")
+	force := forceFlag(fs)
 	compare := fs.String("compare", "", "compare this machine with the fingerprint in `FILE`")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -70,7 +70,7 @@ func cmdDevices(e *env, args []string) error {
 	fs := e.flags("devices", "--ledger DB [--license ID] [--customer C] [--json]", `
 Lists the devices in the ledger: ID, status, label, license, customer and
 flags, under a header. --customer matches without regard to case.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	licID := fs.String("license", "", "only this license `ID` (lic_...)")
 	customer := fs.String("customer", "", "only this customer")
 	jsonOut := fs.Bool("json", false, "print JSON")
@@ -118,7 +118,7 @@ label must name exactly one active device. A device already decommissioned
 is reported as such (exit 0). Refused for per-deployment licenses and for
 perpetual licenses whose support has ended. A decommissioned device that is
 activated again is recommissioned. --json prints one JSON object a line.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	jsonOut := fs.Bool("json", false, "print JSON Lines")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -134,24 +134,35 @@ activated again is recommissioned. --json prints one JSON object a line.`)
 		}
 	}
 	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
-		var errs []error
-		for _, a := range fs.Args() {
+		return e.perArg(fs.Args(), *jsonOut, func(a string) (string, string, error) {
 			id, err := deviceByArg(l, a)
 			if err == nil {
 				err = l.Decommission(id)
 			}
-			outcome := "decommissioned"
 			if errors.Is(err, issuer.ErrNotActive) {
-				outcome, err = "already decommissioned", nil
+				return id.String(), "already decommissioned", nil
+			} else if err != nil {
+				return "", "", err
 			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", esc(a), err))
-				outcome = "refused"
-			}
-			e.report(*jsonOut, a, id.String(), outcome, err)
-		}
-		return errors.Join(errs...)
+			return id.String(), "decommissioned", nil
+		})
 	})
+}
+
+// perArg runs f for each argument of a command that acts on many IDs, prints
+// a line (or a JSON Line) for each, and fails if any failed; the others are
+// still done.
+func (e *env) perArg(args []string, jsonOut bool, f func(arg string) (id, outcome string, err error)) error {
+	var errs []error
+	for _, a := range args {
+		id, outcome, err := f(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", esc(a), err))
+			outcome = "refused"
+		}
+		e.report(jsonOut, a, id, outcome, err)
+	}
+	return errors.Join(errs...)
 }
 
 // report prints one line of a per-argument command: "ARG: OUTCOME", or a
@@ -217,14 +228,14 @@ one row per license (seats, used, overage devices, amount due). Each table
 has its own header and one width. Cells that a spreadsheet would take for a
 formula (starting with =, +, -, @, tab or CR) are prefixed with a quote.
 --json writes {"devices": [...], "summary": [...]}.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	licID := fs.String("license", "", "only this license `ID`")
 	customer := fs.String("customer", "", "only this customer (matched without regard to case)")
 	csvOut := fs.String("csv", "", "write the `TABLE` devices or summary as CSV")
 	fs.Lookup("csv").NoOptDefVal = "devices"
 	jsonOut := fs.Bool("json", false, "JSON")
 	out := fs.StringP("output", "o", "-", "write the report to `FILE`")
-	force := fs.Bool("force", false, "replace FILE if it exists")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -272,7 +283,7 @@ func cmdUnsuspend(e *env, args []string) error {
 	fs := e.flags("unsuspend", "--ledger DB CUSTOMER", `
 Lifts a customer's suspension and resets its recommission count. CUSTOMER is
 matched without regard to case.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

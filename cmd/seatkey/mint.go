@@ -18,8 +18,7 @@ A subscription needs --expires; a perpetual license needs --upgrades-until
 and never expires; a subscription's upgrade protection defaults to its term.
 Feature names are lower-case letters, digits and hyphens, starting with a
 letter or digit, at most 63 characters (sso, api, reports-v2).`)
-	key := fs.String("key", "", "private key `FILE` (NAME.key)")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` for an encrypted key (or $SEATKEY_PASSPHRASE, or asked)")
+	key, passFile := keyFlags(fs, "")
 	vendor := fs.String("vendor", "", "vendor `NAME` (iss; default: the key file's base name)")
 	product := fs.String("product", "", "product `ID` the license is for (aud)")
 	customer := fs.String("customer", "", "customer `NAME` (sub)")
@@ -37,7 +36,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 	overagePrice := fs.String("overage-price", "50", "with --ledger: price per overage device, USD")
 	contact := fs.String("contact", "", "with --ledger: customer's primary contact `EMAIL` for notifications")
 	out := fs.StringP("output", "o", "", "write the license to `FILE`")
-	force := fs.Bool("force", false, "replace FILE if it exists")
+	force := forceFlag(fs)
 	jsonOut := fs.Bool("json", false, "print the minted license's claims as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -155,10 +154,10 @@ func cmdExport(e *env, args []string) error {
 Writes a license the ledger recorded (seatkey mint --ledger) again, armored,
 or as one line (seatkey-license:...) for pasting into a form or an email.
 Without -o it goes to standard output.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	single := fs.Bool("single-line", false, "write the single-line form")
 	out := fs.StringP("output", "o", "-", "write the license to `FILE`")
-	force := fs.Bool("force", false, "replace FILE if it exists")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

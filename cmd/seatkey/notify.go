@@ -15,7 +15,7 @@ Delivers the notifications the ledger has recorded (usage nearing the seat
 limit, reaching it, each overage device) to the customers' contacts: as a JSON
 POST to a webhook (retried), or as email over SMTP. What fails stays pending
 for the next run; nothing is lost. Exit 1 if any delivery failed.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	webhook := fs.String("webhook", "", "POST each notification to `URL`")
 	secretFile := fs.String("webhook-secret-file", "", "sign webhook requests (Seatkey-Signature, HMAC-SHA256) with the secret in `FILE`")
 	smtpAddr := fs.String("smtp", "", "send email through `HOST:PORT`")

@@ -12,10 +12,18 @@ import (
 	"github.com/seatkey/seatkey/license"
 )
 
-// checkTarget refuses, as bad usage, an argument that is not a well-formed
-// lic_, act_ or key_ ID.
-func checkTarget(s string) error {
-	var err error
+// checkTargets refuses, as bad usage, an argument that is not a well-formed
+// lic_, act_ or key_ ID, before anything is changed.
+func checkTargets(args []string) error {
+	for _, s := range args {
+		if err := checkTarget(s); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	return nil
+}
+
+func checkTarget(s string) (err error) {
 	switch {
 	case strings.HasPrefix(s, "lic_"):
 		_, err = license.ParseID(s)
@@ -26,10 +34,7 @@ func checkTarget(s string) error {
 	default:
 		err = fmt.Errorf("%w: %q", issuer.ErrBadID, s)
 	}
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	return nil
+	return err
 }
 
 func cmdRevoke(e *env, args []string) error {
@@ -42,7 +47,7 @@ token the key signed is refused) and retired (tokens it signs after --at are
 refused; earlier ones stay valid). A revocation --at a future time takes
 effect then: lists published before it do not carry it. The revocation
 reaches machines with the next 'seatkey crl'. --json prints JSON Lines.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	reasonName := fs.String("reason", "unspecified", "why (see above)")
 	at := fs.String("at", "", "effective `TIME` (default now); for retired keys, the retirement time")
 	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per ID")
@@ -60,27 +65,22 @@ reaches machines with the next 'seatkey crl'. --json prints JSON Lines.`)
 	if err != nil {
 		return err
 	}
-	for _, id := range fs.Args() {
-		if err := checkTarget(id); err != nil {
-			return err
-		}
+	if err := checkTargets(fs.Args()); err != nil {
+		return err
 	}
 	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
-		var errs []error
-		for _, id := range fs.Args() {
+		return e.perArg(fs.Args(), *jsonOut, func(id string) (string, string, error) {
 			already, err := l.Revoke(id, reason, when)
-			outcome := "revoked (" + reason.String() + ")"
 			switch {
 			case err != nil:
-				errs = append(errs, fmt.Errorf("%s: %w", id, err))
+				return "", "", err
 			case already:
-				outcome = "already revoked"
+				return "", "already revoked", nil
 			case when.After(e.now()):
-				outcome += ", effective " + when.UTC().Format(time.RFC3339)
+				return "", "revoked (" + reason.String() + "), effective " + when.UTC().Format(time.RFC3339), nil
 			}
-			e.report(*jsonOut, id, "", outcome, err)
-		}
-		return errors.Join(errs...)
+			return "", "revoked (" + reason.String() + ")", nil
+		})
 	})
 }
 
@@ -89,7 +89,7 @@ func cmdUnrevoke(e *env, args []string) error {
 Takes revocations back. Recorded in the ledger; the next list omits them. An
 ID that is not revoked is reported as such (exit 0); one the ledger has no
 record of is refused.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per ID")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -97,25 +97,18 @@ record of is refused.`)
 	if fs.NArg() == 0 {
 		return usagef("need at least one ID")
 	}
-	for _, id := range fs.Args() {
-		if err := checkTarget(id); err != nil {
-			return err
-		}
+	if err := checkTargets(fs.Args()); err != nil {
+		return err
 	}
 	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
-		var errs []error
-		for _, id := range fs.Args() {
-			err := l.Unrevoke(id)
-			outcome := "unrevoked"
-			if errors.Is(err, issuer.ErrNotRevoked) {
-				outcome, err = "not revoked", nil
+		return e.perArg(fs.Args(), *jsonOut, func(id string) (string, string, error) {
+			if err := l.Unrevoke(id); errors.Is(err, issuer.ErrNotRevoked) {
+				return "", "not revoked", nil
+			} else if err != nil {
+				return "", "", err
 			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", id, err))
-			}
-			e.report(*jsonOut, id, "", outcome, err)
-		}
-		return errors.Join(errs...)
+			return "", "unrevoked", nil
+		})
 	})
 }
 
@@ -131,13 +124,12 @@ machines with your updates; verifiers refuse what it revokes, refuse an older
 list than one they have seen, and warn (or refuse) once it is past its next
 update. --valid-for is 90 days unless given (as 30d or 36h): air-gapped
 machines that see a list only with an update should not find it stale.`)
-	key := fs.String("key", "", "signing key `FILE` (one that verifiers still trust and that is not revoked)")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE, or asked)")
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	key, passFile := keyFlags(fs, ", one that verifiers still trust and that is not revoked")
+	ledgerPath := ledgerFlag(fs)
 	vendor := fs.String("vendor", "", "vendor `NAME` (default: the key file's base name)")
 	validFor := fs.String("valid-for", defaultCRLValidity, "`DURATION` until the next update is due (90d, 36h)")
 	out := fs.StringP("output", "o", "", "write the list to `FILE`")
-	force := fs.Bool("force", false, "replace FILE if it exists")
+	force := forceFlag(fs)
 	jsonOut := fs.Bool("json", false, "print what was published as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
