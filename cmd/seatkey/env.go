@@ -107,27 +107,37 @@ func (e *env) withLedger(path string, f func(*issuer.Ledger) error) error {
 // it, like a key file), else $SEATKEY_PASSPHRASE. Nil when neither is given.
 func (e *env) passphrase(file string) ([]byte, error) {
 	if file != "" {
-		st, err := os.Stat(file)
-		if err != nil {
-			return nil, err
-		}
-		if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("passphrase file %s: readable by group or others (mode %04o); run chmod 600 %s", file, st.Mode().Perm(), file)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		p := strings.TrimRight(string(b), "\r\n")
-		if p == "" {
-			return nil, fmt.Errorf("passphrase file %s is empty", file)
-		}
-		return []byte(p), nil
+		return readSecret("passphrase", file)
 	}
 	if p := e.getenv("SEATKEY_PASSPHRASE"); p != "" {
 		return []byte(p), nil
 	}
 	return nil, nil
+}
+
+// readSecret reads a secret kept in a file: the first line, refused when
+// the file is empty or readable by group or others (like a key file).
+func readSecret(what, file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s file %s: readable by group or others (mode %04o); run chmod 600 %s", what, esc(file), st.Mode().Perm(), esc(file))
+	}
+	b, err := readAllLimited(f, file)
+	if err != nil {
+		return nil, err
+	}
+	if p := strings.TrimRight(string(b), "\r\n"); p != "" {
+		return []byte(p), nil
+	}
+	return nil, fmt.Errorf("%s file %s is empty", what, esc(file))
 }
 
 // prompt asks for a passphrase on the terminal, twice when confirm is set.

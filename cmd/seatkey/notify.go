@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/seatkey/seatkey/issuer"
 )
@@ -17,7 +15,7 @@ POST to a webhook (retried), or as email over SMTP. What fails stays pending
 for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	ledgerPath := ledgerFlag(fs)
 	webhook := fs.String("webhook", "", "POST each notification to `URL`")
-	secretFile := fs.String("webhook-secret-file", "", "sign webhook requests (Seatkey-Signature, HMAC-SHA256) with the secret in `FILE`")
+	secretFile := fs.String("webhook-secret-file", "", "sign webhook requests (Seatkey-Signature, HMAC-SHA256) with the secret in `FILE` (mode 0600)")
 	smtpAddr := fs.String("smtp", "", "send email through `HOST:PORT`")
 	from := fs.String("from", "", "sender `ADDRESS` for email")
 	jsonOut := fs.Bool("json", false, "print the counts as JSON")
@@ -29,12 +27,9 @@ for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	case *webhook != "" && *smtpAddr == "":
 		wh := &issuer.Webhook{URL: *webhook}
 		if *secretFile != "" {
-			b, err := os.ReadFile(*secretFile)
-			if err != nil {
+			var err error
+			if wh.Secret, err = readSecret("webhook secret", *secretFile); err != nil {
 				return err
-			}
-			if wh.Secret = []byte(strings.TrimRight(string(b), "\r\n")); len(wh.Secret) == 0 {
-				return fmt.Errorf("webhook secret file %s is empty: requests would go unsigned", esc(*secretFile))
 			}
 		}
 		n = wh
