@@ -144,6 +144,14 @@ func TestHostileTextCLI(t *testing.T) {
 		r := runCLI(t, nil, args...)
 		noControls(t, strings.Join(args[:1], " "), r.stdout+r.stderr)
 	}
+	// JSON stays valid through the escaping and carries the exact text.
+	var devs []map[string]any
+	if err := json.Unmarshal([]byte(runCLI(t, nil, "devices", "--ledger", v.db, "--json").stdout), &devs); err != nil || len(devs) != 2 {
+		t.Fatalf("devices --json: %v", err)
+	}
+	if devs[0]["label"] != "srv"+hostile && devs[1]["label"] != "srv"+hostile {
+		t.Fatalf("labels changed on the way: %q %q", devs[0]["label"], devs[1]["label"])
+	}
 	if r := runCLI(t, nil, "decommission", "--ledger", v.db, "srv"+hostile); r.code != 0 || !strings.Contains(r.stdout, "already decommissioned") {
 		t.Fatalf("decommission by label twice: %+v", r)
 	}
