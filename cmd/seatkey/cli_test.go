@@ -483,6 +483,22 @@ func TestShowRawAligned(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("want the fixture's two disks, saw %d", n)
 	}
+	// The JSON lists raw values in the order of the digests.
+	var j struct{ Components, Raw map[string][]string }
+	if err := json.Unmarshal([]byte(mustRun(t, "fingerprint", "--root", fixtures+"server", "--scope", "s", "--show-raw", "--json").stdout), &j); err != nil {
+		t.Fatal(err)
+	}
+	for name, ds := range j.Components {
+		c, _ := fingerprint.ParseComponent(name)
+		if len(j.Raw[name]) != len(ds) {
+			t.Fatalf("%s: %d digests, %d raw values", name, len(ds), len(j.Raw[name]))
+		}
+		for i, d := range ds {
+			if want := digestOf(c, j.Raw[name][i], "s"); d != hexOf(want[:]) {
+				t.Errorf("JSON %s[%d]: digest %s is not the digest of %q", name, i, d, j.Raw[name][i])
+			}
+		}
+	}
 }
 
 func hexOf(b []byte) string {

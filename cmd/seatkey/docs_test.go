@@ -22,7 +22,7 @@ func TestDocsListEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range commandTable() {
-		if !regexp.MustCompile(`(?m)^\s+` + c.name + `\s`).MatchString(doc) && c.name != "demo" {
+		if !regexp.MustCompile(`(?m)^\s+`+c.name+`\s`).MatchString(doc) && c.name != "demo" {
 			t.Errorf("package doc does not list %s", c.name)
 		}
 		if !regexp.MustCompile("(?m)^\\| `" + c.name + "[ `]").Match(readme) {

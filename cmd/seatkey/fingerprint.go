@@ -70,11 +70,12 @@ device a saved fingerprint was taken from, explains each component, and exits
 		comps := map[string][]string{}
 		raw := map[string][]string{}
 		for _, c := range fingerprint.Components() {
+			byDigest := rawByDigest(p, c, f.Scope, *showRaw)
 			for _, d := range f.Components[c] {
 				comps[c.String()] = append(comps[c.String()], hex.EncodeToString(d[:]))
-			}
-			if *showRaw && len(p.Values[c]) > 0 {
-				raw[c.String()] = p.Values[c]
+				if *showRaw {
+					raw[c.String()] = append(raw[c.String()], byDigest[d]) // same order as components
+				}
 			}
 		}
 		m := map[string]any{"scope": f.Scope, "components": comps, "notes": nonNil(p.Notes)}
@@ -85,14 +86,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 	}
 	fmt.Fprintf(e.stdout, "scope %s\n", esc(f.Scope))
 	for _, c := range fingerprint.Components() {
-		// Digests are sorted by value, raw values by text: pair each digest
-		// with the raw value it was computed from.
-		raw := map[fingerprint.Digest]string{}
-		if *showRaw {
-			for _, v := range p.Values[c] {
-				raw[digestOf(c, v, f.Scope)] = v
-			}
-		}
+		raw := rawByDigest(p, c, f.Scope, *showRaw)
 		for i, d := range f.Components[c] {
 			name := c.String()
 			if i > 0 {
@@ -109,6 +103,18 @@ device a saved fingerprint was taken from, explains each component, and exits
 		fmt.Fprintf(e.stderr, "wrote %s\n", esc(*out))
 	}
 	return nil
+}
+
+// rawByDigest maps each digest of c to the raw value it was computed from:
+// digests are sorted by value and raw values by text, so their orders differ.
+func rawByDigest(p *fingerprint.Profile, c fingerprint.Component, scope string, show bool) map[fingerprint.Digest]string {
+	m := map[fingerprint.Digest]string{}
+	if show {
+		for _, v := range p.Values[c] {
+			m[digestOf(c, v, scope)] = v
+		}
+	}
+	return m
 }
 
 // digestOf is the digest of one raw value of c, as Profile.Digest makes it.
