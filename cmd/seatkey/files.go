@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,15 @@ func (e *env) writeOutput(path string, data []byte, force bool) error {
 // when path must not be replaced (it fails if anything is there, atomically),
 // else a rename, which replaces a link at path rather than its target.
 func writeFile(path string, data []byte, mode fs.FileMode, force bool) error {
+	return writeFileFunc(path, mode, force, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileFunc is writeFile for output that write streams (a report of a
+// million devices is not held in memory).
+func writeFileFunc(path string, mode fs.FileMode, force bool, write func(io.Writer) error) error {
 	if !force {
 		if err := refuseExisting(path); err != nil {
 			return err
@@ -40,7 +50,11 @@ func writeFile(path string, data []byte, mode fs.FileMode, force bool) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after a link, or on failure; a no-op after a rename
-	_, err = f.Write(data)
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err == nil {
 		err = f.Chmod(mode)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -271,11 +270,7 @@ formula (starting with =, +, -, @, tab or CR) are prefixed with a quote.
 		if *out == "-" {
 			return write(e.stdout, f)
 		}
-		var buf bytes.Buffer
-		if err := write(io.Writer(&buf), f); err != nil {
-			return err
-		}
-		return e.writeOutput(*out, buf.Bytes(), *force)
+		return writeFileFunc(*out, 0o644, *force, func(w io.Writer) error { return write(w, f) })
 	})
 }
 
