@@ -76,7 +76,7 @@ func bigLedger(b *testing.B) (*Ledger, int) {
 
 func buildBigLedger(path string, n int) error {
 	os.Remove(path)
-	l, err := OpenLedger(path)
+	l, err := CreateLedger(path)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func BenchmarkReportCSV1M(b *testing.B) {
 	l, _ := bigLedger(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := l.WriteCSV(io.Discard, Filter{}); err != nil {
+		if err := l.WriteDeviceCSV(io.Discard, Filter{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -191,9 +191,12 @@ var migrations = []string{
 	UPDATE devices SET billed_overage = 1, billed_overage_at = first_activated WHERE overage = 1;`,
 }
 
-// OpenLedger opens (creating on first use) the SQLite ledger at path and
-// brings its schema up to date.
+// OpenLedger opens the existing SQLite ledger at path and brings its schema
+// up to date. A missing file is ErrNoLedger: CreateLedger makes a new one.
 func OpenLedger(path string) (*Ledger, error) {
+	if err := ledgerExists(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")

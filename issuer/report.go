@@ -1,11 +1,9 @@
 package issuer
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -110,73 +108,15 @@ func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 // DeviceHeader is the CSV header of the device rows.
 var DeviceHeader = []string{"license", "customer", "device", "label", "status", "failover", "first_activated", "last_activated", "overage", "price"}
 
-// WriteCSV writes one row per device, a blank line, then one summary row per
-// license (license, customer, product, seats, used, overage_devices, amount_due).
-// Rows are streamed; only free-text fields (customer, label) can need quoting.
-func (l *Ledger) WriteCSV(w io.Writer, f Filter) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	bw.WriteString(strings.Join(DeviceHeader, ",") + "\n")
-	var row []byte
-	var lastLic license.ID
-	var licText []byte
-	err := l.EachDevice(f, func(d *Device) error {
-		if licText == nil || d.License != lastLic {
-			lastLic, licText = d.License, license.AppendID(nil, "lic", d.License[:])
-		}
-		row = append(row[:0], licText...)
-		row = append(row, ',')
-		row = appendCSVField(row, d.Customer)
-		row = append(row, ',')
-		row = license.AppendID(row, "dev", d.ID[:])
-		row = append(row, ',')
-		row = appendCSVField(row, d.Label)
-		row = append(row, ',')
-		row = append(row, d.Status...)
-		row = append(row, ',')
-		row = strconv.AppendBool(row, d.Failover)
-		row = append(row, ',')
-		row = d.FirstActivated.AppendFormat(row, time.RFC3339)
-		row = append(row, ',')
-		row = d.LastActivated.AppendFormat(row, time.RFC3339)
-		row = append(row, ',')
-		row = strconv.AppendBool(row, d.Overage)
-		row = append(row, ',')
-		row = appendMoney(row, d.PriceCents)
-		row = append(row, '\n')
-		_, err := bw.Write(row)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	sums, err := l.Summaries(f)
-	if err != nil {
-		return err
-	}
-	bw.WriteString("\nlicense,customer,product,seats,used,overage_devices,amount_due\n")
-	for _, s := range sums {
-		row = license.AppendID(row[:0], "lic", s.License[:])
-		row = append(row, ',')
-		row = appendCSVField(row, s.Customer)
-		row = append(row, ',')
-		row = appendCSVField(row, s.Product)
-		row = append(row, ',')
-		row = strconv.AppendInt(row, int64(s.Seats), 10)
-		row = append(row, ',')
-		row = strconv.AppendInt(row, int64(s.Used), 10)
-		row = append(row, ',')
-		row = strconv.AppendInt(row, int64(s.Overage), 10)
-		row = append(row, ',')
-		row = appendMoney(row, s.AmountCents)
-		row = append(row, '\n')
-		bw.Write(row)
-	}
-	return bw.Flush()
-}
-
 // appendCSVField quotes a field as RFC 4180 requires: when it holds a comma,
-// a quote, a line break or leading space.
+// a quote, a line break or leading space. A field a spreadsheet would run as
+// a formula (starting with =, +, -, @, tab or CR: customer text such as
+// =HYPERLINK(...)) is first prefixed with a single quote, which spreadsheets
+// show as text.
 func appendCSVField(dst []byte, s string) []byte {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		s = "'" + s
+	}
 	if s == "" || (!strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ') {
 		return append(dst, s...)
 	}

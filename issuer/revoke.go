@@ -14,6 +14,9 @@ import (
 // ErrBadID is returned for a revocation target that is not a lic_, act_ or key_ ID.
 var ErrBadID = errors.New("not a license, activation or key ID")
 
+// ErrNotRevoked: Unrevoke found no revocation in force to take back.
+var ErrNotRevoked = errors.New("not revoked")
+
 // parseTarget reads lic_..., act_... or key_....
 func parseTarget(s string) (kind string, id []byte, err error) {
 	switch {
@@ -30,7 +33,11 @@ func parseTarget(s string) (kind string, id []byte, err error) {
 	return "", nil, fmt.Errorf("%w: %q", ErrBadID, s)
 }
 
-// Revoke revokes a license, activation or key (by its text ID) as of now.
+// Revoke revokes a license, activation or key (by its text ID) that the
+// ledger recorded (else ErrUnknownLicense, ErrUnknownActivation or
+// ErrUnknownKey), as of at (zero: now). A time in the future takes effect
+// then: lists published before it do not carry the entry (a retirement is
+// the exception: its time says which tokens it covers, so it is listed at once).
 // Revoking what is already revoked for the same reason changes nothing and
 // is not an error; another reason (a retired key found compromised) replaces it.
 // Retiring a key is Revoke with license.ReasonRetired (at: the retirement time).
@@ -46,6 +53,9 @@ func (l *Ledger) Revoke(target string, reason license.Reason, at time.Time) (alr
 		at = l.now()
 	}
 	err = l.tx(func(tx *sql.Tx) error {
+		if err := known(tx, kind, id); err != nil {
+			return fmt.Errorf("%w: %s", err, target)
+		}
 		var active bool
 		var prev int
 		err := tx.QueryRow(`SELECT active, reason FROM revocations WHERE kind = ? AND id = ?`, kind, id).Scan(&active, &prev)
@@ -71,12 +81,15 @@ func (l *Ledger) Unrevoke(target string) error {
 		return err
 	}
 	return l.tx(func(tx *sql.Tx) error {
+		if err := known(tx, kind, id); err != nil {
+			return fmt.Errorf("%w: %s", err, target)
+		}
 		res, err := tx.Exec(`UPDATE revocations SET active = 0 WHERE kind = ? AND id = ? AND active = 1`, kind, id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s is not revoked", kind, target)
+			return fmt.Errorf("%w: %s %s", ErrNotRevoked, kind, target)
 		}
 		return l.event(tx, "unrevoked", 0, nil, nil, fmt.Sprintf("%s %s", kind, target))
 	})
@@ -98,7 +111,7 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 			return err
 		}
 		entries := map[string][]license.Entry{}
-		rows, err := tx.Query(`SELECT kind, id, reason, at FROM revocations WHERE active = 1`)
+		rows, err := tx.Query(`SELECT kind, id, reason, at FROM revocations WHERE active = 1 AND (at <= ? OR reason = ?)`, l.now().Unix(), int(license.ReasonRetired))
 		if err != nil {
 			return err
 		}

@@ -96,7 +96,10 @@ func newAttackBench(t *testing.T) *attackBench { return newAttackBenchSeats(t, 1
 func newAttackBenchSeats(t *testing.T, seats int) *attackBench {
 	a := &attackBench{t: t, dir: t.TempDir()}
 	a.db = a.p("ledger.db")
-	if r := runCLI(t, nil, "keygen", "-o", a.p("v")); r.code != 0 {
+	if r := runCLI(t, nil, "keygen", "--unencrypted", "-o", a.p("v")); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runCLI(t, nil, "ledger", "init", "--ledger", a.db); r.code != 0 {
 		t.Fatal(r)
 	}
 	if r := runCLI(t, nil, "mint", "--key", a.p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", fmt.Sprint(seats),

@@ -65,6 +65,7 @@ you would type it.`)
 		args  []string
 	}{
 		{"Vendor creates its signing key", 0, []string{"keygen", "-o", p("acme"), "--passphrase-file", pass}},
+		{"Vendor creates its ledger (an embedded SQLite file, mode 0600)", 0, []string{"ledger", "init", "--ledger", p("ledger.db")}},
 		{"Vendor mints a 25-seat subscription and records it in its ledger (an embedded SQLite file)", 0, []string{"mint", "--key", p("acme.key"), "--passphrase-file", pass, "--vendor", "Acme Software",
 			"--product", "ledgerpro", "--customer", "Globex Corp", "--edition", "enterprise", "--seats", "25", "--failover", "2",
 			"--expires", "2099-12-31", "--major", "4", "--feature", "api,reports,sso", "--ledger", p("ledger.db"),

@@ -22,20 +22,28 @@ func runCLI(t *testing.T, env map[string]string, args ...string) result {
 }
 
 func TestHelpEverywhere(t *testing.T) {
-	for name := range commands {
-		r := runCLI(t, nil, name, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "Usage: seatkey "+name) {
-			t.Errorf("%s --help: exit %d, %q", name, r.code, r.stdout)
+	for _, c := range commandTable() {
+		r := runCLI(t, nil, c.name, "--help")
+		if r.code != 0 || strings.Count(r.stdout, "Usage: seatkey "+c.name) != 1 || r.stderr != "" {
+			t.Errorf("%s --help: exit %d, want the usage once on stdout: %q %q", c.name, r.code, r.stdout, r.stderr)
 		}
 	}
 	if r := runCLI(t, nil, "--help"); r.code != 0 || !strings.Contains(r.stdout, "mint") {
 		t.Errorf("top --help: %+v", r)
 	}
-	if r := runCLI(t, nil); r.code != 2 {
-		t.Errorf("no args: exit %d", r.code)
+	if r := runCLI(t, nil); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "Usage: seatkey <command>") {
+		t.Errorf("no args: usage on stderr, exit 2: %+v", r)
 	}
-	if r := runCLI(t, nil, "frobnicate"); r.code != 2 {
-		t.Errorf("unknown command: exit %d", r.code)
+	if r := runCLI(t, nil, "frobnicate"); r.code != 2 || strings.Contains(r.stderr, "did you mean") {
+		t.Errorf("unknown command: %+v", r)
+	}
+	for typo, want := range map[string]string{"mnit": "mint", "verfy": "verify", "decomission": "decommission", "revok": "revoke", "DEVICES": "devices"} {
+		if r := runCLI(t, nil, typo); r.code != 2 || !strings.Contains(r.stderr, `did you mean "`+want+`"?`) {
+			t.Errorf("%s: want a suggestion of %s: %+v", typo, want, r)
+		}
+	}
+	if r := runCLI(t, nil, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "seatkey ") {
+		t.Errorf("--version: %+v", r)
 	}
 	if r := runCLI(t, nil, "mint", "--no-such-flag"); r.code != 2 {
 		t.Errorf("unknown flag: exit %d", r.code)

@@ -12,8 +12,11 @@ func TestKeyRotationAndRevocationCLI(t *testing.T) {
 	dir := t.TempDir()
 	p := func(s string) string { return filepath.Join(dir, s) }
 	db := p("ledger.db")
+	if r := runCLI(t, nil, "ledger", "init", "--ledger", db); r.code != 0 {
+		t.Fatalf("ledger init: %+v", r)
+	}
 	kid := func(name string) string {
-		r := runCLI(t, nil, "keygen", "-o", p(name))
+		r := runCLI(t, nil, "keygen", "--unencrypted", "-o", p(name))
 		if r.code != 0 {
 			t.Fatal(r)
 		}
@@ -85,7 +88,12 @@ func TestKeyRotationAndRevocationCLI(t *testing.T) {
 	if r := runCLI(t, nil, "crl", "--key", p("old.key"), "--vendor", "Acme", "--ledger", db, "-o", p("crl-by-old")); r.code != 1 || !strings.Contains(r.stderr, "revoked") {
 		t.Fatalf("the vendor's ledger signed a list with a compromised key: %+v", r)
 	}
-	runCLI(t, nil, "crl", "--key", p("old.key"), "--vendor", "Acme", "--ledger", p("thief.db"), "-o", p("crl-by-old"))
+	if r := runCLI(t, nil, "ledger", "init", "--ledger", p("thief.db")); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runCLI(t, nil, "crl", "--key", p("old.key"), "--vendor", "Acme", "--ledger", p("thief.db"), "-o", p("crl-by-old")); r.code != 0 {
+		t.Fatalf("the thief's list: %+v", r)
+	}
 	if r := verify("l2.lic", "--crl", p("crl-by-old"), "--state", state); r.code != 1 || !strings.Contains(r.stderr, "revocation list") {
 		t.Fatalf("list signed by a revoked key: %+v", r)
 	}
