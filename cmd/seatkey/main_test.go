@@ -103,16 +103,16 @@ func TestKeygenMintInspectVerify(t *testing.T) {
 	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "other", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "another product") {
 		t.Fatalf("verify wrong product: %+v", r)
 	}
-	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--at", "2100-01-01", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "expired") {
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledger", "--at", "2100-01-01", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "expired") {
 		t.Fatalf("verify expired: %+v", r)
 	}
-	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--feature", "zzz", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "zzz") {
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledger", "--feature", "zzz", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "zzz") {
 		t.Fatalf("verify feature: %+v", r)
 	}
 	if r := runCLI(t, nil, "verify", p("l.lic")); r.code != 2 {
 		t.Fatalf("verify without --pub: %+v", r)
 	}
-	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--at", "yesterday", p("l.lic")); r.code != 2 {
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledger", "--at", "yesterday", p("l.lic")); r.code != 2 {
 		t.Fatalf("bad date: %+v", r)
 	}
 	// The single-line form is accepted wherever a license file is.

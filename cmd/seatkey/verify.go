@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/seatkey/seatkey/license"
@@ -13,14 +10,14 @@ import (
 )
 
 func cmdVerify(e *env, args []string) error {
-	fs := e.flags("verify", "--pub NAME.pub [--pub ...] [--product P] [--version X.Y.Z --release-date DATE] [--at TIME] [--state FILE] [--json] LICENSE", `
+	fs := e.flags("verify", "--pub NAME.pub [--pub ...] --product P [--version X.Y.Z --release-date DATE] [--at TIME] [--state FILE] [--json] LICENSE", `
 Verifies a license offline, exactly as package verifier does inside a vendor's
 application, and prints what it grants. Exit 0 when valid; 1 when refused,
 with the reason on standard error (with --json, also a JSON object
 {"valid": false, "error": ...} on standard output). --at checks a moment other
-than now and never writes the state file: the check reads a copy of it.`)
+than now and never writes the state file (a dry run: it is read, not written).`)
 	pubs := fs.StringArray("pub", nil, "trusted public key `FILE` (repeat for several keys)")
-	product := fs.String("product", "", "the running product; without it any product is accepted")
+	product := fs.String("product", "", "the running `PRODUCT` the license must be for (required)")
 	version := fs.String("version", "", "running product `VERSION` (X.Y.Z) for the entitlement check")
 	released := fs.String("release-date", "", "release `DATE` of that version")
 	at := fs.String("at", "", "verify as at `TIME` (YYYY-MM-DD or RFC 3339; default now); never writes --state")
@@ -28,6 +25,9 @@ than now and never writes the state file: the check reads a copy of it.`)
 	features := fs.StringArray("feature", nil, "feature `F` that must be licensed (repeat)")
 	crl := fs.String("crl", "", "revocation list `FILE` to apply")
 	refuseStale := fs.Bool("refuse-stale", false, "refuse, rather than warn, when the revocation list is past its next update")
+	requireCRL := fs.Bool("require-crl", false, "once this machine has seen a revocation list, refuse to verify without one")
+	maxCRLAge := fs.Duration("max-crl-age", 0, "refuse a revocation list issued longer ago than `DURATION` (e.g. 720h)")
+	reset := fs.String("state-reset", "", "apply a vendor-signed state reset `FILE` (see seatkey state-reset)")
 	actFile := fs.String("activation", "", "also verify the activation `FILE` against this machine")
 	root := fs.String("root", "", "with --activation: read hardware from `DIR`")
 	tpm := fs.String("tpm", "", "with --activation: TPM device or socket `PATH`, or none")
@@ -41,7 +41,18 @@ than now and never writes the state file: the check reads a copy of it.`)
 	if len(*pubs) == 0 {
 		return usagef("need at least one --pub")
 	}
-	o := verifier.Options{Product: *product, AnyProduct: *product == "", Version: *version, State: *state, Features: *features}
+	if *product == "" {
+		return usagef("need --product: a verifier must check what the license is for (seatkey inspect shows any license)")
+	}
+	o := verifier.Options{Product: *product, Version: *version, State: *state, Features: *features,
+		RequireRevocationList: *requireCRL, MaxRevocationListAge: *maxCRLAge, DryRun: *at != ""}
+	if *reset != "" {
+		b, err := e.readInput(*reset)
+		if err != nil {
+			return err
+		}
+		o.StateReset = b
+	}
 	var err error
 	if o.Now, err = parseTime("at", *at, false); err != nil {
 		return err
@@ -83,16 +94,6 @@ func (e *env) verify(licFile string, pubs []string, crl string, refuseStale bool
 		}
 		o.RefuseStale = refuseStale
 	}
-	if !o.Now.IsZero() && o.State != "" {
-		// A what-if check at another time must not move the state file:
-		// testing "next year" would brick the application today.
-		copyPath, cleanup, err := copyState(o.State)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		o.State = copyPath
-	}
 	tok, err := e.readInput(licFile)
 	if err != nil {
 		return err
@@ -125,28 +126,6 @@ func (e *env) verify(licFile string, pubs []string, crl string, refuseStale bool
 	return nil
 }
 
-// copyState copies a state file to a temporary directory, so that a check
-// reads the state but cannot write it. A missing state file stays missing.
-func copyState(path string) (string, func(), error) {
-	dir, err := os.MkdirTemp("", "seatkey-state-")
-	if err != nil {
-		return "", nil, err
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	dst := filepath.Join(dir, "state")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return dst, cleanup, nil
-	}
-	if err == nil {
-		err = os.WriteFile(dst, b, 0o600)
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return dst, cleanup, nil
-}
 
 func tokenSize(b []byte) int {
 	raw, err := license.Decode(license.TypeLicense, b)
