@@ -161,6 +161,10 @@ var migrations = []string{
 	);`,
 	// 3: report order straight from an index, not a sort of every device.
 	`CREATE INDEX devices_report_order ON devices(license_id, first_activated, id);`,
+	// 4: the audit log's hash chain (audit.go).
+	auditMigration,
+	// 5: the release catalog (release.go).
+	releaseMigration,
 }
 
 // OpenLedger opens (creating on first use) the SQLite ledger at path and
@@ -328,9 +332,7 @@ func nullTime(t time.Time) any {
 }
 
 func (l *Ledger) event(tx *sql.Tx, kind string, customer int64, lic, dev []byte, detail string) error {
-	_, err := tx.Exec(`INSERT INTO events (at, actor, kind, customer_id, license_id, device_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		l.now().Unix(), l.Actor, kind, customer, lic, dev, detail)
-	return err
+	return l.appendEvent(tx, kind, customer, lic, dev, detail)
 }
 
 // Outcome says what an activation did.
