@@ -165,6 +165,8 @@ var migrations = []string{
 	auditMigration,
 	// 5: the release catalog (release.go).
 	releaseMigration,
+	// 6: license revisions, transfers and charges (reissue.go).
+	reissueMigration,
 }
 
 // OpenLedger opens (creating on first use) the SQLite ledger at path and
@@ -422,6 +424,9 @@ func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash
 	custID, _, err := l.recordLicense(tx, lic, req.License, nil)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkCurrent(tx, &lic.Claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRequestRefused, err)
 	}
 	var suspended bool
 	var recommissions int
