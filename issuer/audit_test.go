@@ -1,9 +1,13 @@
 package issuer
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seatkey/seatkey/license"
 )
@@ -87,3 +91,38 @@ func TestAuditTamperingDetected(t *testing.T) {
 		})
 	}
 }
+
+// The SPEC §12.5 vector, built byte by byte here rather than through
+// entryHash, so that a change to the encoding cannot pass unnoticed.
+func TestAuditHashVector(t *testing.T) {
+	e := &AuditEntry{ID: 7, At: time.Unix(1780000000, 0), Actor: "cli:alice", Kind: "decommissioned", Customer: 3,
+		License: bytes.Repeat([]byte{0x11}, 16), Device: bytes.Repeat([]byte{0x22}, 16), Detail: ""}
+	prev := bytes.Repeat([]byte{0xab}, 32)
+	var b []byte
+	b = append(b, []byte("seatkey audit v1")...)
+	b = append(b, 0)
+	b = append(b, prev...)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 7)
+	b = append(b, 0, 0, 0, 0, 0x6a, 0x18, 0xa5, 0x00) // 1780000000
+	b = append(b, 0, 0, 0, 9)
+	b = append(b, "cli:alice"...)
+	b = append(b, 0, 0, 0, 14)
+	b = append(b, "decommissioned"...)
+	b = append(b, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3)
+	b = append(b, 0, 0, 0, 16)
+	b = append(b, e.License...)
+	b = append(b, 0, 0, 0, 16)
+	b = append(b, e.Device...)
+	b = append(b, 0, 0, 0, 0)
+	want := sha256.Sum256(b)
+	got := entryHash(prev, e)
+	if !bytes.Equal(got, want[:]) {
+		t.Fatalf("entryHash %x, by hand %x", got, want)
+	}
+	if hex.EncodeToString(got) != auditVector {
+		t.Fatalf("hash %x, SPEC says %s", got, auditVector)
+	}
+}
+
+// auditVector is the hash SPEC.md §12.5 shows for the entry above.
+const auditVector = "eb187bf5302e785ec9286e70e907672d38889d9bae69cb6150f911626dfdf09d"
