@@ -21,7 +21,6 @@ var (
 	ErrSuperseded = errors.New("this revision of the license was superseded")
 	ErrNoConsent  = errors.New("a transfer needs the reference of the customer's written consent")
 	ErrRenewal    = errors.New("not a renewal")
-	ErrRevokedLic = errors.New("license is revoked")
 )
 
 const reissueMigration = `ALTER TABLE licenses ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
@@ -79,14 +78,14 @@ func current(tx *sql.Tx, id license.ID) (license.Claims, int64, error) {
 		return license.Claims{}, 0, err
 	}
 	if n > 0 {
-		return license.Claims{}, 0, fmt.Errorf("%w: %s (unrevoke it first)", ErrRevokedLic, id)
+		return license.Claims{}, 0, fmt.Errorf("%w: %s (unrevoke it first)", ErrLicenseRevoked, id)
 	}
 	return t.Claims, cust, nil
 }
 
 // reissue signs change(claims of the newest revision) as the next revision.
 func (l *Ledger) reissue(tx *sql.Tx, key *Key, id license.ID, kind string, change func(*license.Claims) (string, error)) (*Reissued, error) {
-	if err := l.signingKeyUsable(tx, key); err != nil {
+	if err := checkSigningKey(tx, key.ID(), l.now()); err != nil {
 		return nil, err
 	}
 	old, cust, err := current(tx, id)
@@ -118,22 +117,6 @@ func (l *Ledger) reissue(tx *sql.Tx, key *Key, id license.ID, kind string, chang
 		return nil, err
 	}
 	return &Reissued{Token: tok, Claims: c}, l.event(tx, kind, cust, id[:], nil, fmt.Sprintf("revision %d: %s", c.Revision, detail))
-}
-
-// signingKeyUsable refuses a key the ledger has revoked, or retired before now.
-func (l *Ledger) signingKeyUsable(tx *sql.Tx, key *Key) error {
-	var reason int
-	var at int64
-	err := tx.QueryRow(`SELECT reason, at FROM revocations WHERE kind = 'key' AND id = ? AND active = 1`, kidBytes(key)).Scan(&reason, &at)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	case err != nil:
-		return err
-	case license.Reason(reason) == license.ReasonRetired && l.now().Unix() <= at:
-		return nil
-	}
-	return fmt.Errorf("%w: key %s is %s", ErrRequestRefused, key.ID(), license.Reason(reason))
 }
 
 // Renew re-issues the license with a later expiry and/or a later end of
@@ -218,7 +201,7 @@ func (l *Ledger) Transfer(key *Key, id license.ID, to, consent string) (*Reissue
 	}
 	var out *Reissued
 	err := l.tx(func(tx *sql.Tx) error {
-		if err := l.signingKeyUsable(tx, key); err != nil {
+		if err := checkSigningKey(tx, key.ID(), l.now()); err != nil {
 			return err
 		}
 		old, oldCust, err := current(tx, id)
@@ -271,20 +254,15 @@ func (l *Ledger) Transfer(key *Key, id license.ID, to, consent string) (*Reissue
 	return out, err
 }
 
-// checkCurrent refuses a request carrying a license the ledger revoked, or
-// an older revision of it than the ledger's newest.
-func checkCurrent(tx *sql.Tx, c *license.Claims) error {
+// checkRevision refuses a request carrying an older revision of a license
+// than the ledger's newest.
+func checkRevision(tx *sql.Tx, c *license.Claims) error {
 	var rev int
-	var reason sql.NullInt64
-	if err := tx.QueryRow(`SELECT l.revision, r.reason FROM licenses l
-		LEFT JOIN revocations r ON r.kind = 'license' AND r.id = l.id AND r.active = 1 WHERE l.id = ?`, c.ID[:]).Scan(&rev, &reason); err != nil {
+	if err := tx.QueryRow(`SELECT revision FROM licenses WHERE id = ?`, c.ID[:]).Scan(&rev); err != nil {
 		return err
 	}
-	if reason.Valid {
-		return fmt.Errorf("%w: %s (%s)", ErrRevokedLic, c.ID, license.Reason(reason.Int64))
-	}
 	if c.Revision < rev {
-		return fmt.Errorf("%w: the request carries revision %d of %s, the current is %d: use the re-issued license", ErrSuperseded, c.Revision, c.ID, rev)
+		return fmt.Errorf("%w: %w: the request carries revision %d of %s, the current is %d: use the re-issued license", ErrRequestRefused, ErrSuperseded, c.Revision, c.ID, rev)
 	}
 	return nil
 }

@@ -175,7 +175,7 @@ func TestTransferNeedsConsent(t *testing.T) {
 		t.Fatalf("transferred claims %+v", r.Claims)
 	}
 	// The old license is revoked: refused by the issuer, and in the next list.
-	if _, err := l.Activate(k, requestFor(t, tok, syntheticMachine(2), "b", false)); !errors.Is(err, ErrRevokedLic) {
+	if _, err := l.Activate(k, requestFor(t, tok, syntheticMachine(2), "b", false)); !errors.Is(err, ErrLicenseRevoked) {
 		t.Fatalf("the transferred-away license: %v", err)
 	}
 	_, rl, err := l.PublishRevocationList(k, "Acme", 30*24*time.Hour)
