@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
@@ -34,6 +35,9 @@ type Result struct {
 	Failover   bool
 	License    license.ID
 	Customer   string
+	// MigrationUntil is when a server migration's grace ends (the
+	// activation expires then); zero: not a migration.
+	MigrationUntil time.Time
 }
 
 // Activate processes one request in four steps, in one transaction (a
@@ -95,6 +99,10 @@ func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash
 	p := &pending{req: req, reqHash: reqHash}
 	if err := l.identify(tx, key, p); err != nil {
 		return nil, err
+	}
+	if p.dev != nil && p.outcome == SameDevice && !p.dev.migrationUntil.IsZero() && !now.Before(p.dev.migrationUntil) {
+		return nil, fmt.Errorf("%w: %w: device %s was migrating until %s and the machine it replaces is still active: decommission one of them",
+			ErrRequestRefused, ErrMigrationOver, p.dev.id, p.dev.migrationUntil.Format(time.DateOnly))
 	}
 	if p.outcome == Recommissioned && p.acct.recommissions+1 > l.RecommissionLimit {
 		return nil, &suspendError{custID: p.acct.custID, customer: p.lic.Customer, lic: p.lic.ID, dev: p.dev.id}
@@ -160,6 +168,9 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 		Fingerprint: p.enrolled.Hardware(), Overage: res.Overage, Failover: res.Failover}
 	if p.lic.Kind == license.Subscription {
 		claims.Expires = p.lic.Expires
+	}
+	if !res.MigrationUntil.IsZero() && (claims.Expires.IsZero() || res.MigrationUntil.Before(claims.Expires)) {
+		claims.Expires = res.MigrationUntil // offline machines end the migration too
 	}
 	if *p.acct.policy != fingerprint.DefaultPolicy {
 		claims.Policy = p.acct.policy

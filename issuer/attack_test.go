@@ -73,6 +73,7 @@ func TestAttackNICsOnly(t *testing.T) {
 	l, _ := newLedger(t)
 	k := testIssuerKey(t)
 	tok := mintFor(t, k, "Globex", 1, license.Subscription, 0)
+	noMigrations(t, l, k, tok) // B's honest request would otherwise start a server migration
 	a, b := syntheticMachine(1), syntheticMachine(2)
 	ra, err := l.Activate(k, requestFor(t, tok, a, "A", false))
 	if err != nil {

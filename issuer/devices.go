@@ -22,17 +22,24 @@ func (l *Ledger) persist(tx *sql.Tx, p *pending, dec seatDecision) (*Result, err
 	if dec.Overage {
 		billed = 1
 	}
+	var until any // migration_until: NULL unless a server migration begins
+	if dec.Migration {
+		u := l.now().Add(p.acct.seats.MigrationGrace).UTC()
+		res.MigrationUntil, until = u, u.Unix()
+	}
 	switch p.outcome {
 	case SameDevice:
 		res.Device, res.Overage, res.Failover = p.dev.id, p.dev.overage, p.dev.failover
+		res.MigrationUntil = p.dev.migrationUntil
 		if _, err := tx.Exec(`UPDATE devices SET label = ?, fingerprint = ?, last_activated = ? WHERE id = ?`, p.req.Label, p.fp, now, res.Device[:]); err != nil {
 			return nil, err
 		}
 	case Recommissioned:
 		res.Device = p.dev.id
 		if _, err := tx.Exec(`UPDATE devices SET status = 'recommissioned', label = ?, fingerprint = ?, last_activated = ?, overage = ?, failover = ?,
-			recommissions = recommissions + 1, billed_overage = billed_overage + ?, billed_overage_at = CASE WHEN ? = 1 THEN ? ELSE billed_overage_at END WHERE id = ?`,
-			p.req.Label, p.fp, now, res.Overage, res.Failover, billed, billed, now, res.Device[:]); err != nil {
+			recommissions = recommissions + 1, billed_overage = billed_overage + ?, billed_overage_at = CASE WHEN ? = 1 THEN ? ELSE billed_overage_at END,
+			migration_until = ? WHERE id = ?`,
+			p.req.Label, p.fp, now, res.Overage, res.Failover, billed, billed, now, until, res.Device[:]); err != nil {
 			return nil, err
 		}
 		if _, err := tx.Exec(`UPDATE customers SET recommissions = recommissions + 1 WHERE id = ?`, p.acct.custID); err != nil {
@@ -44,9 +51,9 @@ func (l *Ledger) persist(tx *sql.Tx, p *pending, dec seatDecision) (*Result, err
 		if dec.Overage {
 			billedAt = now
 		}
-		if _, err := tx.Exec(`INSERT INTO devices (id, license_id, label, status, failover, overage, fingerprint, first_activated, last_activated, billed_overage, billed_overage_at)
-			VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?)`,
-			res.Device[:], p.lic.ID[:], p.req.Label, res.Failover, res.Overage, p.fp, now, now, billed, billedAt); err != nil {
+		if _, err := tx.Exec(`INSERT INTO devices (id, license_id, label, status, failover, overage, fingerprint, first_activated, last_activated, billed_overage, billed_overage_at, migration_until)
+			VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)`,
+			res.Device[:], p.lic.ID[:], p.req.Label, res.Failover, res.Overage, p.fp, now, now, billed, billedAt, until); err != nil {
 			return nil, err
 		}
 	}
@@ -138,7 +145,14 @@ func (l *Ledger) Decommission(dev activation.DeviceID) error {
 		if err := l.rearmNotifications(tx, id); err != nil {
 			return err
 		}
-		return l.event(tx, "decommissioned", custID, lic, dev[:], "")
+		if err := l.event(tx, "decommissioned", custID, lic, dev[:], ""); err != nil {
+			return err
+		}
+		var contact string
+		if err := tx.QueryRow(`SELECT contact FROM customers WHERE id = ?`, custID).Scan(&contact); err != nil {
+			return err
+		}
+		return l.endMigration(tx, custID, contact, id, dev)
 	})
 }
 

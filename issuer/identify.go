@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
@@ -31,6 +32,8 @@ type knownDevice struct {
 	overage  bool
 	failover bool
 	fp       *fingerprint.Fingerprint
+	// migrationUntil is when its server-migration grace ends; zero: not migrating.
+	migrationUntil time.Time
 }
 
 // identify checks the request's license and finds its device (SPEC 10.4
@@ -49,6 +52,9 @@ func (l *Ledger) identify(tx *sql.Tx, key *Key, p *pending) error {
 	}
 	custID, _, err := l.recordLicense(tx, lic, req.License, nil)
 	if err != nil {
+		return err
+	}
+	if err := checkRevision(tx, &lic.Claims); err != nil {
 		return err
 	}
 	p.lic = lic
@@ -111,11 +117,18 @@ func (l *Ledger) account(tx *sql.Tx, custID int64, lic license.ID) (*account, er
 	a := &account{custID: custID, policy: &fingerprint.DefaultPolicy}
 	var policy []byte
 	var kind int
+	var grace int64
 	if err := tx.QueryRow(`SELECT c.suspended, c.recommissions, c.contact, l.kind, l.seats, l.failover, l.overage_allowed, l.overage_price_cents,
-		l.notified_threshold, l.notified_full, l.policy FROM licenses l JOIN customers c ON c.id = l.customer_id WHERE l.id = ?`, lic[:]).
+		l.notified_threshold, l.notified_full, l.policy, l.migration_grace FROM licenses l JOIN customers c ON c.id = l.customer_id WHERE l.id = ?`, lic[:]).
 		Scan(&a.suspended, &a.recommissions, &a.contact, &kind, &a.seats.Seats, &a.seats.Failover, &a.seats.OverageAllowed, &a.priceCents,
-			&a.notifiedThreshold, &a.notifiedFull, &policy); err != nil {
+			&a.notifiedThreshold, &a.notifiedFull, &policy, &grace); err != nil {
 		return nil, err
+	}
+	a.seats.MigrationGrace = time.Duration(grace) * time.Second
+	if dev, until, ok, err := migration(tx, lic); err != nil {
+		return nil, err
+	} else if ok {
+		a.seats.Migrating, a.seats.MigrationUntil = &dev, until
 	}
 	a.seats.Kind = license.Kind(kind)
 	if policy != nil {
@@ -171,7 +184,7 @@ func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerpr
 	if len(digests) == 0 {
 		return id, nil
 	}
-	q := `SELECT d.id, d.status, d.overage, d.failover, d.fingerprint FROM devices d WHERE d.id IN (
+	q := `SELECT d.id, d.status, d.overage, d.failover, d.fingerprint, COALESCE(d.migration_until, 0) FROM devices d WHERE d.id IN (
 		SELECT DISTINCT device_id FROM device_digests WHERE license_id = ? AND digest IN (` + placeholders(len(digests)) + `)) ORDER BY d.id`
 	rows, err := tx.Query(q, append([]any{lic[:]}, digests...)...)
 	if err != nil {
@@ -182,8 +195,12 @@ func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerpr
 	for rows.Next() {
 		var dev knownDevice
 		var devID, fpb []byte
-		if err := rows.Scan(&devID, &dev.status, &dev.overage, &dev.failover, &fpb); err != nil {
+		var until int64
+		if err := rows.Scan(&devID, &dev.status, &dev.overage, &dev.failover, &fpb, &until); err != nil {
 			return nil, err
+		}
+		if until != 0 {
+			dev.migrationUntil = time.Unix(until, 0).UTC()
 		}
 		copy(dev.id[:], devID)
 		if dev.fp, err = fingerprint.ParseFingerprint(fpb); err != nil {

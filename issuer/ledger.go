@@ -60,6 +60,9 @@ type Ledger struct {
 	// operators (identity conflicts). Empty: they are recorded, with no
 	// recipient, and no channel can deliver them.
 	OperatorContact string
+	// FraudContact is the vendor's fraud team, told when a license is
+	// flagged or disabled (Sweep). Empty: recorded with no recipient.
+	FraudContact string
 	// Now is the clock (tests set it).
 	Now func() time.Time
 }
@@ -189,6 +192,14 @@ var migrations = []string{
 	ALTER TABLE devices ADD COLUMN billed_overage INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE devices ADD COLUMN billed_overage_at INTEGER;
 	UPDATE devices SET billed_overage = 1, billed_overage_at = first_activated WHERE overage = 1;`,
+	// 5: the audit log's hash chain (audit.go).
+	auditMigration,
+	// 6: the release catalog (release.go).
+	releaseMigration,
+	// 7: license revisions, transfers and charges (reissue.go).
+	reissueMigration,
+	// 8: server migrations, fraud flags and follow-up tasks (migration.go).
+	migrationMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema
@@ -254,6 +265,12 @@ type LicensePolicy struct {
 	// Match is the fingerprint policy the license's devices are identified
 	// and verified under; nil: fingerprint.DefaultPolicy.
 	Match *fingerprint.Policy
+	// MigrationGrace is how long a server migration may keep both machines
+	// active (zero: DefaultMigrationGrace; negative: no migrations).
+	MigrationGrace time.Duration
+	// FraudNotice is how long a flagged license has before it is disabled
+	// (zero: DefaultFraudNotice).
+	FraudNotice time.Duration
 }
 
 // RecordLicense records a freshly minted license (seatkey mint --ledger).
@@ -351,10 +368,12 @@ func (l *Ledger) recordLicense(tx *sql.Tx, c *verifier.License, token []byte, p 
 			return 0, false, err
 		}
 	}
+	grace, notice := pol.durations()
 	_, err = tx.Exec(`INSERT INTO licenses (id, customer_id, product, edition, kind, seats, failover, expires, upgrades_until,
-		overage_allowed, overage_price_cents, policy, token, kid, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID[:], custID, c.Product, c.Edition, int(c.Kind), c.Seats, c.Failover, nullTime(c.Expires), nullTime(c.UpgradesUntil),
-		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix())
+		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision)
 	if err != nil {
 		return 0, false, err
 	}
@@ -369,7 +388,5 @@ func nullTime(t time.Time) any {
 }
 
 func (l *Ledger) event(tx *sql.Tx, kind string, customer int64, lic, dev []byte, detail string) error {
-	_, err := tx.Exec(`INSERT INTO events (at, actor, kind, customer_id, license_id, device_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		l.now().Unix(), l.Actor, kind, customer, lic, dev, detail)
-	return err
+	return l.appendEvent(tx, kind, customer, lic, dev, detail)
 }

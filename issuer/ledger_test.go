@@ -231,6 +231,7 @@ func TestDecommissionRecommissionSuspend(t *testing.T) {
 	l.RecommissionLimit = 2
 	k := testIssuerKey(t)
 	tok := mintFor(t, k, "Globex", 1, license.Subscription, 0)
+	noMigrations(t, l, k, tok)
 	m := syntheticMachine(1)
 	res, err := l.Activate(k, requestFor(t, tok, m, "m1", false))
 	if err != nil {
@@ -304,7 +305,7 @@ func TestOverage(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		l, _ := newLedger(t)
 		tok := mintFor(t, k, "Globex", 10, license.Subscription, 0)
-		if err := l.RecordLicense(k, tok, LicensePolicy{OverageAllowed: allow, OveragePriceCents: 7500, Contact: "it@globex.example"}); err != nil {
+		if err := l.RecordLicense(k, tok, LicensePolicy{OverageAllowed: allow, OveragePriceCents: 7500, Contact: "it@globex.example", MigrationGrace: -1}); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 10; i++ {
@@ -444,8 +445,9 @@ func TestConcurrentActivations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if ok != 7 || full != 17 || seatsUsed(t, l, tok) != 7 {
-		t.Fatalf("ok %d, refused %d, used %d", ok, full, seatsUsed(t, l, tok))
+	// Seven seats and one server migration (SPEC 10.4 rule 11), never more.
+	if ok != 8 || full != 16 || seatsUsed(t, l, tok) != 7 || migrating(t, l) != 1 {
+		t.Fatalf("ok %d, refused %d, used %d, migrating %d", ok, full, seatsUsed(t, l, tok), migrating(t, l))
 	}
 }
 

@@ -42,6 +42,12 @@ type Summary struct {
 	Overage     int        `json:"overage_devices"` // overage bills: each time a device took a seat beyond the seats
 	AmountCents int64      `json:"amount_due_cents"`
 	Suspended   bool       `json:"customer_suspended"`
+	// A server migration in progress, and the fraud handling of SPEC 10.4
+	// rule 11: zero times when none.
+	MigrationUntil time.Time `json:"migration_until,omitzero"`
+	FlaggedAt      time.Time `json:"flagged_at,omitzero"`
+	FlagDeadline   time.Time `json:"flag_deadline,omitzero"`
+	DisabledAt     time.Time `json:"disabled_at,omitzero"`
 }
 
 func (f Filter) where() (string, []any) {
@@ -86,7 +92,8 @@ func (l *Ledger) EachDevice(f Filter, fn func(*Device) error) error {
 // Summaries returns the per-license account for the filter.
 func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 	w, args := f.where()
-	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.seats, c.suspended, `+seatsSQL+`, `+billedSQL+`, `+billedSQL+` * l.overage_price_cents
+	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.seats, c.suspended, `+seatsSQL+`, `+billedSQL+`, `+billedSQL+` * l.overage_price_cents,
+		COALESCE(MAX(CASE WHEN d.status <> 'decommissioned' THEN d.migration_until END), 0), COALESCE(l.flagged_at, 0), COALESCE(l.flag_deadline, 0), COALESCE(l.disabled_at, 0)
 		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id ORDER BY l.id`, args...)
 	if err != nil {
 		return nil, err
@@ -96,9 +103,11 @@ func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 	for rows.Next() {
 		var s Summary
 		var lic []byte
-		if err := rows.Scan(&lic, &s.Customer, &s.Product, &s.Seats, &s.Suspended, &s.Used, &s.Overage, &s.AmountCents); err != nil {
+		var mig, flagged, deadline, disabled int64
+		if err := rows.Scan(&lic, &s.Customer, &s.Product, &s.Seats, &s.Suspended, &s.Used, &s.Overage, &s.AmountCents, &mig, &flagged, &deadline, &disabled); err != nil {
 			return nil, err
 		}
+		s.MigrationUntil, s.FlaggedAt, s.FlagDeadline, s.DisabledAt = unixOrZero(mig), unixOrZero(flagged), unixOrZero(deadline), unixOrZero(disabled)
 		copy(s.License[:], lic)
 		out = append(out, s)
 	}
@@ -194,4 +203,11 @@ func (l *Ledger) Notifications(pendingOnly bool) ([]Notification, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+func unixOrZero(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
 }

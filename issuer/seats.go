@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/license"
@@ -19,6 +20,11 @@ type seatState struct {
 	OverageAllowed bool
 	Used           int // seats taken (SPEC 10.4 rule 5)
 	FailoversUsed  int
+	// MigrationGrace is the license's server-migration grace (0: none);
+	// Migrating is the device in migration now, if any (SPEC 10.4 rule 11).
+	MigrationGrace time.Duration
+	Migrating      *activation.DeviceID
+	MigrationUntil time.Time
 }
 
 // seatDecision is what a request does to the seats.
@@ -26,6 +32,7 @@ type seatDecision struct {
 	TakesSeat bool // a seat, a deployment or a failover slot
 	Overage   bool // beyond the seats: billed
 	Failover  bool // a failover installation
+	Migration bool // a server migration: active until the grace ends
 }
 
 // decideSeat is SPEC 10.4 rule 5 as a pure function. A known device in use
@@ -45,6 +52,11 @@ func decideSeat(s seatState, o Outcome, failover bool) (seatDecision, error) {
 		return seatDecision{TakesSeat: true, Failover: true}, nil
 	case s.Used < s.Seats:
 		return seatDecision{TakesSeat: true}, nil
+	case !s.OverageAllowed && s.Kind != license.PerDeployment && s.MigrationGrace > 0 && s.Migrating == nil:
+		return seatDecision{TakesSeat: true, Migration: true}, nil
+	case !s.OverageAllowed && s.Migrating != nil:
+		return seatDecision{}, fmt.Errorf("%w: %d of %d seats used, and device %s is already migrating until %s: decommission the machine it replaces first",
+			ErrSeatsExhausted, s.Used, s.Seats, s.Migrating, s.MigrationUntil.Format(time.DateOnly))
 	case !s.OverageAllowed:
 		what := "seats"
 		if s.Kind == license.PerDeployment {
@@ -62,7 +74,7 @@ func decideSeat(s seatState, o Outcome, failover bool) (seatDecision, error) {
 // installations in use. Activation and reports share them.
 var (
 	seatsSQL = `COALESCE(SUM(CASE WHEN d.id IS NOT NULL AND d.failover = 0 AND (d.status <> 'decommissioned' OR l.kind = ` +
-		strconv.Itoa(int(license.PerDeployment)) + `) THEN 1 ELSE 0 END), 0)`
+		strconv.Itoa(int(license.PerDeployment)) + `) AND d.migration_until IS NULL THEN 1 ELSE 0 END), 0)`
 	failoversSQL = `COALESCE(SUM(CASE WHEN d.id IS NOT NULL AND d.failover = 1 AND d.status <> 'decommissioned' THEN 1 ELSE 0 END), 0)`
 	// billedSQL counts overage bills: once for each time a device took a
 	// seat beyond the license's seats; nothing undoes one.

@@ -59,6 +59,7 @@ type Claims struct {
 	Kind          Kind      `json:"kind"`                    //
 	UpgradesUntil time.Time `json:"upgrades_until,omitzero"` // end of upgrade protection; zero means none (on the wire, absent means Expires)
 	Major         int       `json:"major,omitempty"`         // licensed major version; 0 means any
+	Revision      int       `json:"revision,omitempty"`      // times re-issued (renewal, upgrade); 0 for the first issue
 }
 
 // Limits on claim values, so that a token stays small and decoding stays cheap.
@@ -91,6 +92,7 @@ type wireSeatkey struct {
 	Kind          uint64   `cbor:"5,keyasint"`
 	UpgradesUntil uint64   `cbor:"6,keyasint,omitempty"`
 	Major         uint64   `cbor:"7,keyasint,omitempty"`
+	Revision      uint64   `cbor:"8,keyasint,omitempty"`
 }
 
 func unix(t time.Time) uint64 {
@@ -119,6 +121,7 @@ func (c Claims) Marshal() ([]byte, error) {
 		SK: wireSeatkey{
 			Edition: c.Edition, Features: c.Features, Seats: uint64(c.Seats), Failover: uint64(c.Failover),
 			Kind: uint64(c.Kind), UpgradesUntil: unix(c.UpgradesUntil), Major: uint64(c.Major),
+			Revision: uint64(c.Revision),
 		},
 	}
 	if !c.Expires.IsZero() && c.UpgradesUntil.Unix() == c.Expires.Unix() {
@@ -146,7 +149,7 @@ func ParseClaims(b []byte) (Claims, error) {
 			return Claims{}, fmt.Errorf("%w: time after year 9999", ErrInvalidClaims)
 		}
 	}
-	if w.SK.Seats > 1<<31 || w.SK.Failover > 1<<31 || w.SK.Major > 1<<31 || w.SK.Kind > 255 {
+	if w.SK.Seats > 1<<31 || w.SK.Failover > 1<<31 || w.SK.Major > 1<<31 || w.SK.Revision > 1<<31 || w.SK.Kind > 255 {
 		return Claims{}, fmt.Errorf("%w: number out of range", ErrInvalidClaims)
 	}
 	if len(w.Cti) != len(ID{}) {
@@ -157,6 +160,7 @@ func ParseClaims(b []byte) (Claims, error) {
 		IssuedAt: fromUnix(w.Iat), NotBefore: fromUnix(w.Nbf), Expires: fromUnix(w.Exp),
 		Edition: w.SK.Edition, Features: w.SK.Features, Seats: int(w.SK.Seats), Failover: int(w.SK.Failover),
 		Kind: Kind(w.SK.Kind), UpgradesUntil: fromUnix(w.SK.UpgradesUntil), Major: int(w.SK.Major),
+		Revision: int(w.SK.Revision),
 	}
 	copy(c.ID[:], w.Cti)
 	if w.Nbf != 0 && w.Nbf == w.Iat {
@@ -211,8 +215,8 @@ func (c Claims) Validate() error {
 	if c.Seats < 1 || c.Seats > 1<<31 {
 		return bad("seats must be at least 1")
 	}
-	if c.Failover < 0 || c.Failover > 1<<31 || c.Major < 0 || c.Major > 1<<31 {
-		return bad("failover and major must not be negative")
+	if c.Failover < 0 || c.Failover > 1<<31 || c.Major < 0 || c.Major > 1<<31 || c.Revision < 0 || c.Revision > 1<<31 {
+		return bad("failover, major and revision must not be negative")
 	}
 	switch c.Kind {
 	case Subscription:

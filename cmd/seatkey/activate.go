@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
@@ -147,8 +148,12 @@ not stop the others. Exit 1 if any request was refused.`)
 			}
 			counts[string(r.Outcome)]++
 			if *jsonOut {
-				e.printJSONLine(map[string]any{"request": f, "ok": true, "outcome": r.Outcome, "device": r.Device, "activation": r.Activation,
-					"label": r.Label, "overage": r.Overage, "failover": r.Failover, "file": name})
+				line := map[string]any{"request": f, "ok": true, "outcome": r.Outcome, "device": r.Device, "activation": r.Activation,
+					"label": r.Label, "overage": r.Overage, "failover": r.Failover, "file": name}
+				if !r.MigrationUntil.IsZero() {
+					line["migration_until"] = r.MigrationUntil
+				}
+				e.printJSONLine(line)
 				continue
 			}
 			flags := ""
@@ -157,6 +162,9 @@ not stop the others. Exit 1 if any request was refused.`)
 			}
 			if r.Failover {
 				flags += " failover"
+			}
+			if !r.MigrationUntil.IsZero() {
+				flags += " MIGRATION until " + r.MigrationUntil.Format(time.DateOnly) + " (decommission the machine it replaces)"
 			}
 			fmt.Fprintf(e.stdout, "%s: %s %s %q%s\n", esc(f), r.Outcome, r.Device, r.Label, flags)
 		}

@@ -103,7 +103,7 @@ func newAttackBenchSeats(t *testing.T, seats int) *attackBench {
 		t.Fatal(r)
 	}
 	if r := runCLI(t, nil, "mint", "--key", a.p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", fmt.Sprint(seats),
-		"--expires", "2099-01-01", "--ledger", a.db, "--overage", "deny", "-o", a.p("l.lic")); r.code != 0 {
+		"--expires", "2099-01-01", "--ledger", a.db, "--overage", "deny", "--migration-grace", "0", "-o", a.p("l.lic")); r.code != 0 {
 		t.Fatalf("mint: %+v", r)
 	}
 	return a

@@ -35,6 +35,8 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 	overage := fs.String("overage", "deny", "with --ledger: past the seats, allow (recorded and billed) or deny")
 	overagePrice := fs.String("overage-price", "50", "with --ledger: price per overage device, USD")
 	contact := fs.String("contact", "", "with --ledger: customer's primary contact `EMAIL` for notifications")
+	grace := fs.String("migration-grace", "30d", "with --ledger and --overage deny: how long a server migration may keep both machines active (`DURATION`; 0: no migrations)")
+	notice := fs.String("fraud-notice", "14d", "with --ledger: how long a license flagged after a migration has before it is disabled (`DURATION`)")
 	out := fs.StringP("output", "o", "", "write the license to `FILE`")
 	force := forceFlag(fs)
 	jsonOut := fs.Bool("json", false, "print the minted license's claims as JSON")
@@ -50,7 +52,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 		}
 	}
 	if *ledgerPath == "" {
-		for _, f := range []string{"overage", "overage-price", "contact"} {
+		for _, f := range []string{"overage", "overage-price", "contact", "migration-grace", "fraud-notice"} {
 			if fs.Changed(f) {
 				return usagef("--%s is kept in the ledger: it needs --ledger", f)
 			}
@@ -102,6 +104,15 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 	if err != nil {
 		return err
 	}
+	pol := issuer.LicensePolicy{OverageAllowed: *overage == "allow", OveragePriceCents: price, Contact: *contact, MigrationGrace: -1}
+	if *grace != "0" {
+		if pol.MigrationGrace, err = parseValidity("migration-grace", *grace); err != nil {
+			return err
+		}
+	}
+	if pol.FraudNotice, err = parseValidity("fraud-notice", *notice); err != nil {
+		return err
+	}
 	sk, err := e.loadKey(*key, *passFile)
 	if err != nil {
 		return err
@@ -119,8 +130,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 				return err
 			}
 		}
-		p := issuer.LicensePolicy{OverageAllowed: *overage == "allow", OveragePriceCents: price, Contact: *contact}
-		if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) error { return l.RecordLicense(sk, tok, p) }); err != nil {
+		if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) error { return l.RecordLicense(sk, tok, pol) }); err != nil {
 			return err
 		}
 	}
