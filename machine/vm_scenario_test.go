@@ -239,3 +239,45 @@ func TestContainerWithoutHostIdentity(t *testing.T) {
 		t.Fatalf("container on the host network refused: %v", err)
 	}
 }
+
+// The customer is hostile: the platform is self-reported, and which
+// components can be read is up to whoever runs the collector.
+func TestVMAttacks(t *testing.T) {
+	fakeVM := func(m *machine) { m.DMI["sys_vendor"], m.Hypervisor = "QEMU", true }
+	tests := []struct {
+		name          string
+		enrolled, now machine
+		why           string
+	}{
+		// A fake sysfs tree claims a physical server is a VM to get the VM
+		// rule: another unit of the same model, making the same claim, is
+		// still a new device (its UUID and serials decide).
+		{"physical machine claiming to be a VM, another unit", apply(rackServer, fakeVM), apply(rackServer, sameModelOtherUnit, fakeVM), "board-serial changed"},
+		// The copy of a VM runs its collector without root on purpose so its
+		// new UUID cannot be compared, and copies the original's MAC and disk
+		// serial into its configuration: disks and NICs alone are not enough.
+		{"clone hides its UUID, copies MAC and disk serial", apply(proxmoxVM, func(m *machine) { m.Disks[0].Serial = "PVE-DATA-0001" }),
+			apply(proxmoxVM, func(m *machine) { m.Disks[0].Serial = "PVE-DATA-0001" }, vmCopy("0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f", "", "", ""), nonRoot), "too little hardware identity|missing"},
+		// A GCE sibling reusing the original's internal IP (same 42:01 MAC)
+		// and boot disk name, without root: the pseudo-identifiers are gone.
+		{"gce sibling with a reused IP, not root", apply(gceN2, nonRoot), apply(gceN2, vmCopy("7c2e4a6b-8d0f-1a3c-5e7a-9b1d3f5a7c9e", "", "", ""), nonRoot), "too little hardware identity"},
+		// A second container host of the same model, with every container
+		// marker, is another device: the container's own values never count.
+		{"container on another host, same container image and name", dockerOnServer, apply(dockerOnServer, sameModelOtherUnit, func(m *machine) {
+			m.NICs = []nic{{Name: "eth0", MAC: "02:42:ac:11:00:02", Virtual: true, AssignType: 3}}
+			m.Hostname, m.MachineID = dockerOnServer.Hostname, dockerOnServer.MachineID
+		}), "board-serial changed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := collectMachine(t, tc.enrolled)
+			if wantVM := tc.name != "container on another host, same container image and name"; fingerprint.IsVM(fingerprint.PlatformOf(e)) != wantVM {
+				t.Fatalf("platform %q: the attack should get the VM rule: %v", fingerprint.PlatformOf(e), wantVM)
+			}
+			r := fingerprint.Match(e, collectMachine(t, tc.now), fingerprint.PolicyFor(e))
+			if r.Same || !containsAny(r.Reason(), tc.why) {
+				t.Errorf("same device = %v, want false because %q\n%s", r.Same, tc.why, r.String())
+			}
+		})
+	}
+}
