@@ -41,6 +41,9 @@ func setPlatform(p *fingerprint.Profile, root string) error {
 // detectPlatform returns the platform value for the machine under root:
 // "physical", "vm:<platform>", or "container:" followed by the host's value.
 func detectPlatform(root string) string {
+	if root == "" {
+		root = "/" // this machine; never paths relative to the working directory
+	}
 	host := hostPlatform(root)
 	if inContainer(root) {
 		return fingerprint.PlatformContainerPrefix + host

@@ -78,3 +78,11 @@ func TestDetectPlatform(t *testing.T) {
 		})
 	}
 }
+
+// The empty root is this machine's "/", not the working directory.
+func TestDetectPlatformThisMachine(t *testing.T) {
+	if got, want := detectPlatform(""), detectPlatform("/"); got != want {
+		t.Fatalf("detectPlatform(\"\") = %q, detectPlatform(\"/\") = %q", got, want)
+	}
+	t.Logf("this machine: %s", detectPlatform(""))
+}
