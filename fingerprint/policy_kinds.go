@@ -1,5 +1,10 @@
 package fingerprint
 
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+)
+
 // Rules per kind of machine (SPEC.md §9.4.1). A physical machine is its
 // processor and motherboard: a new one is a new device (DefaultPolicy). A
 // virtual machine's processor and memory belong to whatever host it runs on
@@ -49,9 +54,16 @@ func PlatformOf(fp *Fingerprint) string {
 		return ""
 	}
 	want := fp.Components[Platform][0]
+	mac := hmac.New(sha256.New, scopeKey(fp.Scope))
+	var d Digest
 	for v := range platforms {
-		p := Profile{Values: map[Component][]string{Platform: {v}}}
-		if p.Digest(fp.Scope).Components[Platform][0] == want {
+		// As Profile.Digest computes it (SPEC.md §9.3).
+		mac.Reset()
+		mac.Write([]byte(Platform.String()))
+		mac.Write([]byte{0})
+		mac.Write([]byte(v))
+		copy(d[:], mac.Sum(nil))
+		if d == want {
 			return v
 		}
 	}
