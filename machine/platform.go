@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/seatkey/seatkey/fingerprint"
@@ -42,6 +43,12 @@ func setPlatform(p *fingerprint.Profile, root string) error {
 // "physical", "vm:<platform>", or "container:" followed by the host's value.
 func detectPlatform(root string) string {
 	if root == "" {
+		if runtime.GOOS != "linux" {
+			// The files below are Linux's. Elsewhere the platform is absent
+			// (and the default policy applies) until that OS's collector
+			// feeds classifyHost its own SMBIOS tables.
+			return ""
+		}
 		root = "/" // this machine; never paths relative to the working directory
 	}
 	host := hostPlatform(root)
@@ -86,26 +93,46 @@ var vendorRules = []struct {
 	{"kvm", []string{"QEMU", "KVM", "Bochs", "KubeVirt", "Proxmox"}},
 }
 
-// hostPlatform tells a physical machine from a VM, and names the VM's
-// platform, from DMI and the processor's hypervisor flag.
+// platformFacts are what platform detection reads: the SMBIOS strings
+// (Linux: /sys/class/dmi/id; Windows: Win32_ComputerSystem, Win32_BIOS,
+// Win32_BaseBoard, Win32_SystemEnclosure), the processor's hypervisor bit
+// and, for a Xen PV guest without SMBIOS, the hypervisor's type.
+type platformFacts struct {
+	SysVendor, ProductName, ProductVersion string
+	BoardVendor, BIOSVendor, BIOSVersion   string
+	ChassisAssetTag                        string
+	Hypervisor                             bool   // CPUID leaf 1, ECX bit 31
+	HypervisorType                         string // /sys/hypervisor/type
+}
+
+// hostPlatform reads the facts under root.
 func hostPlatform(root string) string {
 	dmi := func(k string) string { return readTrim(root, "sys/class/dmi/id/"+k) }
-	sys, product, version := dmi("sys_vendor"), dmi("product_name"), dmi("product_version")
-	bios, biosVersion, board := dmi("bios_vendor"), dmi("bios_version"), dmi("board_vendor")
-	hypervisor := cpuHypervisorFlag(root)
+	return classifyHost(platformFacts{
+		SysVendor: dmi("sys_vendor"), ProductName: dmi("product_name"), ProductVersion: dmi("product_version"),
+		BoardVendor: dmi("board_vendor"), BIOSVendor: dmi("bios_vendor"), BIOSVersion: dmi("bios_version"),
+		ChassisAssetTag: dmi("chassis_asset_tag"),
+		Hypervisor:      cpuHypervisorFlag(root),
+		HypervisorType:  readTrim(root, "sys/hypervisor/type"),
+	})
+}
 
+// classifyHost tells a physical machine from a VM and names the VM's
+// platform (SPEC.md §9.1.1, rules 1 to 7, in order). It reads no files, so
+// a collector for another OS can feed it that OS's SMBIOS tables.
+func classifyHost(f platformFacts) string {
 	// AWS: "Amazon EC2" on Nitro, "Xen" with version "4.11.amazon" on the
 	// Xen generation (AWS docs "Identify EC2 Linux instances"). Bare-metal
 	// instances (product_name "m5.metal") are physical machines, and show
 	// no hypervisor flag (systemd virt.c detect_vm_dmi).
-	if sys == "Amazon EC2" || bios == "Amazon EC2" || board == "Amazon EC2" ||
-		strings.HasSuffix(version, ".amazon") || strings.HasSuffix(biosVersion, ".amazon") {
-		if !hypervisor && strings.Contains(product, ".metal") {
+	if f.SysVendor == "Amazon EC2" || f.BIOSVendor == "Amazon EC2" || f.BoardVendor == "Amazon EC2" ||
+		strings.HasSuffix(f.ProductVersion, ".amazon") || strings.HasSuffix(f.BIOSVersion, ".amazon") {
+		if !f.Hypervisor && strings.Contains(f.ProductName, ".metal") {
 			return fingerprint.PlatformPhysical
 		}
 		return fingerprint.PlatformVMPrefix + "aws"
 	}
-	switch dmi("chassis_asset_tag") {
+	switch f.ChassisAssetTag {
 	case azureAssetTag:
 		return fingerprint.PlatformVMPrefix + "azure"
 	case "OracleCloud.com": // cloud-init DataSourceOracle: chassis_asset_tag of every OCI instance
@@ -114,25 +141,25 @@ func hostPlatform(root string) string {
 	// Hyper-V: "Microsoft Corporation" "Virtual Machine" (a Surface is also
 	// "Microsoft Corporation", with its own product name); firmware version
 	// "Hyper-V UEFI Release v4.1" on generation 2.
-	if (sys == "Microsoft Corporation" && product == "Virtual Machine") ||
-		strings.HasPrefix(version, "Hyper-V") || strings.HasPrefix(biosVersion, "Hyper-V") {
+	if (f.SysVendor == "Microsoft Corporation" && f.ProductName == "Virtual Machine") ||
+		strings.HasPrefix(f.ProductVersion, "Hyper-V") || strings.HasPrefix(f.BIOSVersion, "Hyper-V") {
 		return fingerprint.PlatformVMPrefix + "hyperv"
 	}
-	fields := []string{product, sys, board, bios, version}
+	fields := []string{f.ProductName, f.SysVendor, f.BoardVendor, f.BIOSVendor, f.ProductVersion}
 	for _, r := range vendorRules {
-		for _, f := range fields {
+		for _, v := range fields {
 			for _, pre := range r.prefixes {
-				if strings.HasPrefix(f, pre) {
+				if strings.HasPrefix(v, pre) {
 					return fingerprint.PlatformVMPrefix + r.platform
 				}
 			}
 		}
 	}
 	// A Xen PV guest has no DMI at all (systemd virt.c detect_vm_hypervisor).
-	if readTrim(root, "sys/hypervisor/type") == "xen" {
+	if f.HypervisorType == "xen" {
 		return fingerprint.PlatformVMPrefix + "xen"
 	}
-	if hypervisor {
+	if f.Hypervisor {
 		return fingerprint.PlatformVMPrefix + "other"
 	}
 	return fingerprint.PlatformPhysical
