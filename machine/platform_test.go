@@ -2,6 +2,8 @@ package machine
 
 import (
 	"testing"
+
+	"github.com/seatkey/seatkey/fingerprint"
 )
 
 // detectPlatform on variants of the fixtures: every rule, and the machines
@@ -85,4 +87,21 @@ func TestDetectPlatformThisMachine(t *testing.T) {
 		t.Fatalf("detectPlatform(\"\") = %q, detectPlatform(\"/\") = %q", got, want)
 	}
 	t.Logf("this machine: %s", detectPlatform(""))
+}
+
+// Whatever the SMBIOS strings say, the value is one of the closed set (or
+// it would be dropped as absent, and PolicyFor could not read it back).
+func FuzzClassifyHost(f *testing.F) {
+	f.Add("Amazon EC2", "m5.metal", "", "Amazon EC2", "Amazon EC2", "1.0", "", false, "")
+	f.Add("Microsoft Corporation", "Virtual Machine", "7.0", "Microsoft Corporation", "Microsoft Corporation", "Hyper-V UEFI Release v4.1", azureAssetTag, true, "")
+	f.Add("", "", "", "", "", "", "", true, "xen")
+	f.Fuzz(func(t *testing.T, sys, product, version, board, bios, biosVersion, tag string, hv bool, hvType string) {
+		v := classifyHost(platformFacts{sys, product, version, board, bios, biosVersion, tag, hv, hvType})
+		if fingerprint.Normalize(fingerprint.Platform, v) != v || v == "" {
+			t.Fatalf("classifyHost gave %q, not a platform value", v)
+		}
+		if c := fingerprint.PlatformContainerPrefix + v; fingerprint.Normalize(fingerprint.Platform, c) != c {
+			t.Fatalf("%q is not a platform value", c)
+		}
+	})
 }
