@@ -22,6 +22,7 @@ import (
 // are supporting evidence: together they are not enough to recognise a VM
 // (MinEvidence needs at least one deciding identity on both sides), because
 // a clone or a sibling from the same template copies or recomputes them.
+// The deciding identities, once enrolled, must be readable (not Optional).
 //
 // VMPolicy is no weaker than DefaultPolicy at telling two machines apart:
 // two VMs differ in their UUIDs, and a fingerprint that names no UUID, serial
@@ -43,6 +44,11 @@ var VMPolicy = Policy{
 		NICs:         {4, false},
 		TPMEK:        {10, true},
 	},
+	// What honestly comes and goes on a VM may be missing now: model values,
+	// and disks and NICs (a disk moved to a bus without serials, a NIC
+	// turned into an SR-IOV function with a random MAC). What decides may
+	// not: a VM read without the access it had at activation is refused.
+	Optional: 1<<CPU | 1<<BoardModel | 1<<BIOS | 1<<Memory | 1<<Disks | 1<<NICs,
 }
 
 // PlatformOf returns the platform value (such as "physical", "vm:aws" or

@@ -22,6 +22,7 @@ type vmVectors struct {
 		Policy     string            `json:"policy"`
 		Same       bool              `json:"same_device"`
 		Score      uint32            `json:"score_permille"`
+		Missing    string            `json:"missing_required"`
 		Statuses   map[string]string `json:"statuses"`
 	} `json:"pairs"`
 }
@@ -69,6 +70,14 @@ func TestVMVectors(t *testing.T) {
 		r := Match(ef, cp.Digest(vs.Scope), p)
 		if r.Same != v.Same || r.Score != v.Score {
 			t.Errorf("%s: same %v score %d, want %v %d", v.Name, r.Same, r.Score, v.Same, v.Score)
+		}
+		if got := ""; r.MissingRequired != 0 || v.Missing != "" {
+			if r.MissingRequired != 0 {
+				got = r.MissingRequired.String()
+			}
+			if got != v.Missing {
+				t.Errorf("%s: missing-required %q, want %q", v.Name, got, v.Missing)
+			}
 		}
 		for _, c := range r.Components {
 			if c.Status != Absent && v.Statuses[c.Component.String()] != c.Status.String() {

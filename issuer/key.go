@@ -1,5 +1,6 @@
 // Package issuer is the vendor's side of seatkey: signing keys, minting
-// licenses and, later, the ledger of activations and revocation.
+// licenses, the ledger of customers, devices, seats and activations (SPEC.md
+// section 10.4), revocation lists and notifications.
 // Vendor applications never import it; they use package verifier.
 package issuer
 

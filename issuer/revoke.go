@@ -82,12 +82,17 @@ func (l *Ledger) Unrevoke(target string) error {
 	})
 }
 
-// PublishRevocationList signs the next list (sequence one higher than the
-// last published) with every active revocation, valid until now+validity.
+// PublishRevocationList signs the next list with every active revocation,
+// valid until now+validity. Sequences are the ledger's own, one counter for
+// every list it ever publishes whatever the key or the vendor name: rotating
+// keys never restarts it. A key the ledger has revoked or retired signs none.
 func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Duration) ([]byte, *license.RevocationList, error) {
 	var token []byte
 	var list *license.RevocationList
 	err := l.tx(func(tx *sql.Tx) error {
+		if err := checkSigningKey(tx, key.ID(), l.now()); err != nil {
+			return err
+		}
 		var seq uint64
 		if err := tx.QueryRow(`SELECT COALESCE(MAX(sequence), 0) + 1 FROM revocation_lists`).Scan(&seq); err != nil {
 			return err
@@ -134,4 +139,56 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 		return l.event(tx, "revocation-list", 0, nil, nil, fmt.Sprintf("sequence %d: %d licenses, %d activations, %d keys", seq, nl, na, nk))
 	})
 	return token, list, err
+}
+
+// keyRevocation returns the ledger's active revocation of a key, if any.
+func keyRevocation(tx *sql.Tx, kid license.KeyID) (reason license.Reason, at time.Time, ok bool, err error) {
+	var r int
+	var sec int64
+	err = tx.QueryRow(`SELECT reason, at FROM revocations WHERE kind = 'key' AND id = ? AND active = 1`, kid[:]).Scan(&r, &sec)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, false, nil
+	} else if err != nil {
+		return 0, time.Time{}, false, err
+	}
+	return license.Reason(r), time.Unix(sec, 0).UTC(), true, nil
+}
+
+// checkSigningKey refuses to sign with a key the ledger has revoked, or
+// retired at or before now.
+func checkSigningKey(tx *sql.Tx, kid license.KeyID, now time.Time) error {
+	reason, at, ok, err := keyRevocation(tx, kid)
+	switch {
+	case err != nil || !ok:
+		return err
+	case reason == license.ReasonRetired && at.After(now):
+		return nil // retirement scheduled for later
+	}
+	return fmt.Errorf("%w: %s (%s since %s): sign with a current key", ErrKeyRevoked, kid, reason, at.Format(time.RFC3339))
+}
+
+// checkLicenseKey refuses a license signed by a key revoked in the ledger:
+// for compromise (or any reason but retirement) whenever it was signed,
+// retired if it was issued after the retirement.
+func checkLicenseKey(tx *sql.Tx, kid license.KeyID, iat time.Time) error {
+	reason, at, ok, err := keyRevocation(tx, kid)
+	switch {
+	case err != nil || !ok:
+		return err
+	case reason == license.ReasonRetired && !iat.After(at):
+		return nil
+	}
+	return fmt.Errorf("%w: %w: the license was signed by %s (%s since %s)", ErrRequestRefused, ErrKeyRevoked, kid, reason, at.Format(time.RFC3339))
+}
+
+// checkLicenseRevoked refuses a license the ledger has revoked.
+func checkLicenseRevoked(tx *sql.Tx, lic license.ID) error {
+	var reason int
+	err := tx.QueryRow(`SELECT reason FROM revocations WHERE kind = 'license' AND id = ? AND active = 1`, lic[:]).Scan(&reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w: %s (%s)", ErrRequestRefused, ErrLicenseRevoked, lic, license.Reason(reason))
 }

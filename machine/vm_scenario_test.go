@@ -97,7 +97,7 @@ func TestVMScenarios(t *testing.T) {
 		// Read without root: no UUID and no serials. The VM is not
 		// recognised from model values and pseudo-identifiers alone:
 		// honestly undecided, never "same".
-		{"aws: same instance, now read without root", awsM5, nil, []change{nonRoot}, "vm:aws", false, "too little hardware identity|missing", ""},
+		{"aws: same instance, now read without root", awsM5, nil, []change{nonRoot}, "vm:aws", false, "system-uuid was read at activation but cannot be read now", ""},
 		{"gce: a sibling from the same template, both read without root", gceN2, []change{nonRoot}, []change{vmCopy("", "", "", ""), nonRoot}, "vm:gce", false, "too little hardware identity", "too little hardware identity"},
 		{"gce: same instance after a migration, both read without root", gceN2, []change{nonRoot}, []change{newHostCPU("Intel(R) Xeon(R) CPU @ 2.60GHz")}, "vm:gce", false, "too little hardware identity", ""},
 		{"proxmox: a template clone, both read without root", proxmoxVM, []change{nonRoot}, []change{newMAC("bc:24:11:a0:44:17")}, "vm:kvm", false, "too little hardware identity", "below the threshold"},
@@ -257,7 +257,7 @@ func TestVMAttacks(t *testing.T) {
 		// new UUID cannot be compared, and copies the original's MAC and disk
 		// serial into its configuration: disks and NICs alone are not enough.
 		{"clone hides its UUID, copies MAC and disk serial", apply(proxmoxVM, func(m *machine) { m.Disks[0].Serial = "PVE-DATA-0001" }),
-			apply(proxmoxVM, func(m *machine) { m.Disks[0].Serial = "PVE-DATA-0001" }, vmCopy("0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f", "", "", ""), nonRoot), "too little hardware identity|missing"},
+			apply(proxmoxVM, func(m *machine) { m.Disks[0].Serial = "PVE-DATA-0001" }, vmCopy("0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f", "", "", ""), nonRoot), "system-uuid was read at activation but cannot be read now"},
 		// A GCE sibling reusing the original's internal IP (same 42:01 MAC)
 		// and boot disk name, without root: the pseudo-identifiers are gone.
 		{"gce sibling with a reused IP, not root", apply(gceN2, nonRoot), apply(gceN2, vmCopy("7c2e4a6b-8d0f-1a3c-5e7a-9b1d3f5a7c9e", "", "", ""), nonRoot), "too little hardware identity"},

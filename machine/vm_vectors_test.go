@@ -31,6 +31,7 @@ type vmVectorPair struct {
 	Policy     string            `json:"policy"` // "vm" or "default"
 	Same       bool              `json:"same_device"`
 	Score      uint32            `json:"score_permille"`
+	Missing    string            `json:"missing_required,omitempty"` // the first missing-required component
 	Statuses   map[string]string `json:"statuses"`
 }
 
@@ -45,6 +46,7 @@ var vmVectorPairs = []struct {
 	{"gce sibling from the same template, not root", apply(gceN2, nonRoot), []change{vmCopy("", "", "", "")}},
 	{"virtualbox real serials set", virtualboxVM, []change{func(m *machine) { m.DMI["product_serial"], m.DMI["board_serial"] = "VBX-7731-01", "VBX-B-7731" }}},
 	{"docker, another container on the host", dockerOnServer, []change{otherContainer}},
+	{"aws enrolled as root, read without root now", awsM5, []change{nonRoot}},
 }
 
 // The VM vectors are made from the fixture trees (-update-fixtures) and the
@@ -80,6 +82,9 @@ func TestVMVectorsFromTrees(t *testing.T) {
 			}
 			vs.Pairs = append(vs.Pairs, vmVectorPair{Name: v.name, Enrolled: ej, Current: cj, EnrolledFP: hex.EncodeToString(fb),
 				Platform: fingerprint.PlatformOf(ef), Policy: name, Same: r.Same, Score: r.Score, Statuses: st})
+			if r.MissingRequired != 0 {
+				vs.Pairs[len(vs.Pairs)-1].Missing = r.MissingRequired.String()
+			}
 		}
 		b, _ := json.MarshalIndent(vs, "", "  ")
 		if err := os.WriteFile(vmVectorFile, append(b, '\n'), 0o644); err != nil {
