@@ -166,7 +166,13 @@ type Claims struct {
 	Policy      *fingerprint.Policy      // nil: fingerprint.DefaultPolicy
 	Overage     bool                     // the device is beyond the license's seats
 	Failover    bool                     // a failover installation
+	// MaxListAgeDays, when not zero, makes the verifier refuse this
+	// activation without a revocation list issued at most that many days ago.
+	MaxListAgeDays uint
 }
+
+// MaxListAgeDays bounds Claims.MaxListAgeDays (ten years).
+const MaxListAgeDays = 3650
 
 type wireClaims struct {
 	Exp uint64      `cbor:"4,keyasint,omitempty"`
@@ -182,6 +188,7 @@ type wireSeatkey struct {
 	Policy      cbor.RawMessage `cbor:"4,keyasint,omitempty"`
 	Overage     bool            `cbor:"5,keyasint,omitempty"`
 	Failover    bool            `cbor:"6,keyasint,omitempty"`
+	MaxListAge  uint64          `cbor:"7,keyasint,omitempty"`
 }
 
 // Marshal returns the payload of an activation token. A policy equal to the
@@ -194,7 +201,10 @@ func (c Claims) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := wireClaims{Iat: uint64(c.IssuedAt.Unix()), Cti: c.ID[:], SK: wireSeatkey{License: c.License[:], Device: c.Device[:], Fingerprint: fp, Overage: c.Overage, Failover: c.Failover}}
+	w := wireClaims{Iat: uint64(c.IssuedAt.Unix()), Cti: c.ID[:], SK: wireSeatkey{License: c.License[:], Device: c.Device[:], Fingerprint: fp, Overage: c.Overage, Failover: c.Failover, MaxListAge: uint64(c.MaxListAgeDays)}}
+	if c.MaxListAgeDays > MaxListAgeDays {
+		return nil, fmt.Errorf("%w: maximum list age over %d days", license.ErrInvalidClaims, MaxListAgeDays)
+	}
 	if !c.Expires.IsZero() {
 		w.Exp = uint64(c.Expires.Unix())
 	}
@@ -215,14 +225,14 @@ func ParseClaims(b []byte) (*Claims, error) {
 		}
 		return nil, fmt.Errorf("activation claims: %w", err)
 	}
-	if len(w.Cti) != 16 || len(w.SK.License) != 16 || len(w.SK.Device) != 16 || w.Iat == 0 || w.Iat > 253402300799 || w.Exp > 253402300799 || (w.Exp != 0 && w.Exp <= w.Iat) {
+	if len(w.Cti) != 16 || len(w.SK.License) != 16 || len(w.SK.Device) != 16 || w.Iat == 0 || w.Iat > 253402300799 || w.Exp > 253402300799 || (w.Exp != 0 && w.Exp <= w.Iat) || w.SK.MaxListAge > MaxListAgeDays {
 		return nil, fmt.Errorf("%w: activation IDs or times out of range", license.ErrInvalidClaims)
 	}
 	fp, err := fingerprint.ParseFingerprint(w.SK.Fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("activation claims: %w", err)
 	}
-	c := &Claims{Fingerprint: fp, IssuedAt: time.Unix(int64(w.Iat), 0).UTC(), Overage: w.SK.Overage, Failover: w.SK.Failover}
+	c := &Claims{Fingerprint: fp, IssuedAt: time.Unix(int64(w.Iat), 0).UTC(), Overage: w.SK.Overage, Failover: w.SK.Failover, MaxListAgeDays: uint(w.SK.MaxListAge)}
 	if w.Exp != 0 {
 		c.Expires = time.Unix(int64(w.Exp), 0).UTC()
 	}
