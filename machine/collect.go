@@ -84,6 +84,9 @@ func Collect(o Options) (*fingerprint.Profile, error) {
 		}
 		p.Set(fingerprint.TPMEK, ek)
 	}
+	if err := setPlatform(p, root); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
