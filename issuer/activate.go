@@ -83,6 +83,7 @@ type pending struct {
 	// the (optional) components the request lacks. fp is its encoding.
 	enrolled *fingerprint.Fingerprint
 	fp       []byte
+	policy   *fingerprint.Policy // the device is identified and verified under it
 }
 
 func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash []byte) (*Result, error) {
@@ -172,8 +173,8 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if !res.MigrationUntil.IsZero() && (claims.Expires.IsZero() || res.MigrationUntil.Before(claims.Expires)) {
 		claims.Expires = res.MigrationUntil // offline machines end the migration too
 	}
-	if *p.acct.policy != fingerprint.DefaultPolicy {
-		claims.Policy = p.acct.policy
+	if *p.policy != fingerprint.DefaultPolicy {
+		claims.Policy = p.policy
 	}
 	payload, err := claims.Marshal()
 	if err != nil {

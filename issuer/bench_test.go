@@ -140,7 +140,7 @@ func BenchmarkIdentify1M(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		fp := fps[i%len(fps)]
-		id, err := l.findDevice(tx, benchLicense, fp, &fingerprint.DefaultPolicy)
+		id, err := l.findDevice(tx, benchLicense, fp, &account{policy: &fingerprint.DefaultPolicy})
 		if err != nil || id.best == nil {
 			b.Fatal("not found", err)
 		}

@@ -22,7 +22,18 @@ type account struct {
 	priceCents        int64
 	notifiedThreshold bool
 	notifiedFull      bool
-	policy            *fingerprint.Policy
+	policy            *fingerprint.Policy // the license's own policy; nil: by each device's platform
+}
+
+// policyFor is the policy a device enrolled with fp is identified and
+// verified under: the license's own if it has one, else the one for the
+// device's platform (fingerprint.PolicyFor: VMs by their hypervisor
+// identity, physical machines by the default rule).
+func (a *account) policyFor(fp *fingerprint.Fingerprint) *fingerprint.Policy {
+	if a.policy != nil {
+		return a.policy
+	}
+	return fingerprint.PolicyFor(fp)
 }
 
 // knownDevice is a device of the license as the ledger has it.
@@ -64,10 +75,10 @@ func (l *Ledger) identify(tx *sql.Tx, key *Key, p *pending) error {
 	if p.acct.suspended {
 		return fmt.Errorf("%w: %s (too many recommissions; an operator can lift it)", ErrSuspended, lic.Customer)
 	}
-	if self := fingerprint.Match(req.Fingerprint, req.Fingerprint, p.acct.policy); !self.Same {
+	if self := fingerprint.Match(req.Fingerprint, req.Fingerprint, p.acct.policyFor(req.Fingerprint)); !self.Same {
 		return fmt.Errorf("%w: the machine shows too little hardware identity to be recognised later: %s", ErrRequestRefused, self.Reason())
 	}
-	id, err := l.findDevice(tx, lic.ID, req.Fingerprint, p.acct.policy)
+	id, err := l.findDevice(tx, lic.ID, req.Fingerprint, p.acct)
 	if err != nil {
 		return err
 	}
@@ -94,8 +105,10 @@ func (l *Ledger) identify(tx *sql.Tx, key *Key, p *pending) error {
 	}
 	p.dev = id.best
 	p.enrolled = req.Fingerprint
+	p.policy = p.acct.policyFor(req.Fingerprint)
 	if p.dev != nil {
 		p.enrolled = carryMissing(p.dev.fp, req.Fingerprint)
+		p.policy = p.acct.policyFor(p.dev.fp)
 	}
 	if p.fp, err = p.enrolled.MarshalBinary(); err != nil {
 		return err
@@ -114,7 +127,7 @@ func (l *Ledger) identify(tx *sql.Tx, key *Key, p *pending) error {
 
 // account reads the license's terms, usage and customer.
 func (l *Ledger) account(tx *sql.Tx, custID int64, lic license.ID) (*account, error) {
-	a := &account{custID: custID, policy: &fingerprint.DefaultPolicy}
+	a := &account{custID: custID}
 	var policy []byte
 	var kind int
 	var grace int64
@@ -178,7 +191,7 @@ func sharesIdentity(r *fingerprint.Result) bool {
 // findDevice finds the license's devices that share an identity digest with
 // fp in any fingerprint revision they ever had (an index, no scan), and
 // matches fp against each one's current fingerprint under policy.
-func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerprint, policy *fingerprint.Policy) (*identity, error) {
+func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerprint, acct *account) (*identity, error) {
 	id := &identity{}
 	digests := identityDigests(fp)
 	if len(digests) == 0 {
@@ -206,7 +219,7 @@ func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerpr
 		if dev.fp, err = fingerprint.ParseFingerprint(fpb); err != nil {
 			return nil, fmt.Errorf("ledger: stored fingerprint of %s: %w", dev.id, err)
 		}
-		r := fingerprint.Match(dev.fp, fp, policy)
+		r := fingerprint.Match(dev.fp, fp, acct.policyFor(dev.fp))
 		if dev.status != "decommissioned" && sharesIdentity(&r) {
 			id.sharing = append(id.sharing, dev.id)
 		}

@@ -534,7 +534,9 @@ func TestOptionsRefused(t *testing.T) {
 		{"negative rollback tolerance", func(o *verifier.Options) { o.RollbackTolerance = -time.Hour }},
 		{"negative list age", func(o *verifier.Options) { o.MaxRevocationListAge = -time.Hour }},
 		{"product and any product", func(o *verifier.Options) { o.AnyProduct = true }},
-		{"any product with a state file", func(o *verifier.Options) { o.Product, o.AnyProduct, o.State = "", true, filepath.Join(t.TempDir(), "state") }},
+		{"any product with a state file", func(o *verifier.Options) {
+			o.Product, o.AnyProduct, o.State = "", true, filepath.Join(t.TempDir(), "state")
+		}},
 		{"reset without state", func(o *verifier.Options) { o.StateReset = []byte("x") }},
 	} {
 		o := opts(keys)

@@ -126,7 +126,6 @@ func (e *env) verify(licFile string, pubs []string, crl string, refuseStale bool
 	return nil
 }
 
-
 func tokenSize(b []byte) int {
 	raw, err := license.Decode(license.TypeLicense, b)
 	if err != nil {
