@@ -11,8 +11,9 @@ import (
 	"github.com/seatkey/seatkey/license"
 )
 
-// ErrBadID is returned for a revocation target that is not a lic_, act_ or key_ ID.
-var ErrBadID = errors.New("not a license, activation or key ID")
+// ErrBadID is returned for a revocation target that is not a lic_, act_ or
+// key_ ID. It is license.ErrBadID: one name, one meaning.
+var ErrBadID = license.ErrBadID
 
 // parseTarget reads lic_..., act_... or key_....
 func parseTarget(s string) (kind string, id []byte, err error) {

@@ -27,7 +27,7 @@ type coseKey struct {
 }
 
 const (
-	labelPublicKey = "PUBLIC KEY"
+	labelPublicKey = armor.PublicKey
 	ktyOKP         = 1
 	crvEd25519     = 6
 )
@@ -73,7 +73,13 @@ func (k PublicKey) Line() string {
 }
 
 // ParsePublicKey reads a public key in either text form or as COSE_Key bytes.
+// Text errors are ErrArmor, ErrWrongType or ErrTooLarge; anything wrong in
+// the COSE_Key itself (CBOR, a missing or wrong kty, kid, alg, crv or x, any
+// other parameter) is ErrBadKey.
 func ParsePublicKey(b []byte) (PublicKey, error) {
+	if len(b) > armor.MaxSize && !armor.Is(b) {
+		return PublicKey{}, fmt.Errorf("public key: %w: %d bytes", ErrTooLarge, len(b))
+	}
 	if armor.Is(b) {
 		var err error
 		if b, err = armor.Decode(labelPublicKey, b); err != nil {

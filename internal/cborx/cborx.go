@@ -246,8 +246,10 @@ func init() {
 	}
 }
 
-// ErrUnknownField is returned by Unmarshal for a map key the Go type does not define.
-var ErrUnknownField = errors.New("unknown field")
+// ErrUnknownField is returned by Decode and Unmarshal for a map key the Go
+// type does not define. It comes as an *Error, so it also matches ErrMalformed;
+// formats that call such a key something else (ErrUnknownClaim) say so.
+var ErrUnknownField = errors.New("CBOR map key not defined here")
 
 // Unmarshal checks b strictly, decodes it into v and verifies that encoding v
 // again gives back b exactly, so that no value has two accepted encodings
@@ -268,7 +270,7 @@ func Decode(b []byte, v any) error {
 	if err := DecMode.Unmarshal(b, v); err != nil {
 		var uf *cbor.UnknownFieldError
 		if errors.As(err, &uf) {
-			return fmt.Errorf("%w: %v", ErrUnknownField, err)
+			return &Error{Err: ErrUnknownField, Detail: err.Error()}
 		}
 		return &Error{Err: ErrMalformed, Detail: err.Error()}
 	}
@@ -396,4 +398,156 @@ func (r *Reader) Done() error {
 		return &Error{Offset: r.off, Err: ErrTrailing}
 	}
 	return nil
+}
+
+// Skip reads over one item of any type.
+func (r *Reader) Skip() error {
+	major, arg, err := r.head()
+	if err != nil {
+		return err
+	}
+	switch major {
+	case 2, 3:
+		if arg > uint64(len(r.b)-r.off) {
+			return &Error{Offset: r.off, Err: ErrMalformed, Detail: "string longer than the data"}
+		}
+		r.off += int(arg)
+	case 4, 5:
+		if major == 5 {
+			if arg > uint64(len(r.b)) {
+				return &Error{Offset: r.off, Err: ErrMalformed, Detail: "map longer than the data"}
+			}
+			arg *= 2
+		}
+		if arg > uint64(len(r.b)-r.off) {
+			return &Error{Offset: r.off, Err: ErrMalformed, Detail: "array longer than the data"}
+		}
+		for i := uint64(0); i < arg; i++ {
+			if err := r.Skip(); err != nil {
+				return err
+			}
+		}
+	case 6:
+		return r.Skip()
+	}
+	return nil
+}
+
+// Keys says which integer map keys an object defines, and which of their
+// values are maps whose keys are defined too (for UnknownKey).
+type Keys struct {
+	Defined []int64
+	Nested  map[int64]*Keys
+}
+
+// UnknownKey returns the first map key of b, in encoding order and
+// descending into the maps k.Nested names, that k does not define, in
+// diagnostic notation. b must have passed Check. A value that is not where a
+// map is expected is left to the decoder that follows (its type is wrong,
+// not its keys). SPEC.md section 2 checks keys before types, so a verifier
+// refuses an unknown claim with ErrUnknownClaim whatever else is wrong.
+func UnknownKey(b []byte, k *Keys) (key string, found bool) {
+	r := NewReader(b)
+	return r.unknownKey(k)
+}
+
+func (r *Reader) unknownKey(k *Keys) (string, bool) {
+	if r.off >= len(r.b) || r.b[r.off]>>5 != 5 {
+		return "", false
+	}
+	n, err := r.Map()
+	if err != nil {
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		if r.off < len(r.b) && r.b[r.off]>>5 > 1 {
+			if err := r.Skip(); err != nil {
+				return "", false
+			}
+			return "a text string", true // text keys are never defined
+		}
+		key, err := r.Int()
+		if err != nil {
+			return "", false
+		}
+		defined := false
+		for _, d := range k.Defined {
+			defined = defined || d == key
+		}
+		if !defined {
+			return fmt.Sprint(key), true
+		}
+		if sub, ok := k.Nested[key]; ok {
+			inner := &Reader{b: r.b, off: r.off}
+			if s, found := inner.unknownKey(sub); found {
+				return s, true
+			}
+		}
+		if err := r.Skip(); err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// Offset is how many bytes have been read.
+func (r *Reader) Offset() int { return r.off }
+
+// Missing returns the first key of required, in the order given, that the
+// map b does not have; inside names a key whose value is a map and lists the
+// keys that map requires. b must have passed Check; values that are not maps
+// are left to the decoder (their type is wrong, not their keys).
+func Missing(b []byte, required []int64, inside map[int64][]int64) (key string, missing bool) {
+	vals := fields(b)
+	if vals == nil {
+		return "", false
+	}
+	for _, k := range required {
+		if _, ok := vals[k]; !ok {
+			return fmt.Sprint(k), true
+		}
+	}
+	for k, req := range inside {
+		sub := fields(vals[k])
+		if sub == nil {
+			continue
+		}
+		for _, kk := range req {
+			if _, ok := sub[kk]; !ok {
+				return fmt.Sprintf("%d in %d", kk, k), true
+			}
+		}
+	}
+	return "", false
+}
+
+// fields returns the integer-keyed values of the map b, or nil if b is not a map.
+func fields(b []byte) map[int64][]byte {
+	if len(b) == 0 || b[0]>>5 != 5 {
+		return nil
+	}
+	r := NewReader(b)
+	n, err := r.Map()
+	if err != nil {
+		return nil
+	}
+	out := make(map[int64][]byte, n)
+	for i := 0; i < n; i++ {
+		if r.off < len(r.b) && r.b[r.off]>>5 > 1 {
+			if r.Skip() != nil || r.Skip() != nil {
+				return nil
+			}
+			continue
+		}
+		k, err := r.Int()
+		if err != nil {
+			return nil
+		}
+		start := r.off
+		if r.Skip() != nil {
+			return nil
+		}
+		out[k] = r.b[start:r.off]
+	}
+	return out
 }
