@@ -19,10 +19,18 @@ type wireFingerprint struct {
 }
 
 const (
-	labelFingerprint = "FINGERPRINT"
+	labelFingerprint = armor.Fingerprint
 	maxSetSize       = 64
 	maxScopeLen      = 256
 )
+
+// malformedError is ErrMalformed: its own value, so that errors.Is tells a bad
+// fingerprint, policy or profile from other bad input, and still a
+// license.ErrMalformed (the one CBOR error of every seatkey format).
+type malformedError struct{}
+
+func (malformedError) Error() string { return "malformed fingerprint, policy or profile" }
+func (malformedError) Unwrap() error { return cborx.ErrMalformed }
 
 // MarshalBinary returns the deterministic CBOR form.
 func (f *Fingerprint) MarshalBinary() ([]byte, error) {
@@ -56,10 +64,12 @@ func ParseFingerprint(b []byte) (*Fingerprint, error) {
 		if b, err = armor.Decode(labelFingerprint, b); err != nil {
 			return nil, fmt.Errorf("fingerprint: %w", err)
 		}
+	} else if len(b) > armor.MaxSize {
+		return nil, fmt.Errorf("fingerprint: %w: %d bytes", armor.ErrTooLarge, len(b))
 	}
 	var w wireFingerprint
 	if err := cborx.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("fingerprint: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if w.Scope == "" || len(w.Scope) > maxScopeLen {
 		return nil, fmt.Errorf("%w: fingerprint scope must be 1 to %d bytes", ErrMalformed, maxScopeLen)
