@@ -87,8 +87,11 @@ func ParsePublicKey(b []byte) (PublicKey, error) {
 		}
 	}
 	var ck coseKey
-	if err := cborx.Unmarshal(b, &ck); err != nil {
+	if err := cborx.Decode(b, &ck); err != nil {
 		return PublicKey{}, fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3, -1, -2}, nil); missing {
+		return PublicKey{}, fmt.Errorf("%w: parameter %s is missing", ErrBadKey, k)
 	}
 	if ck.Kty != ktyOKP || ck.Alg != -8 || ck.Crv != crvEd25519 {
 		return PublicKey{}, fmt.Errorf("%w: not an Ed25519 (OKP, EdDSA) key", ErrBadKey)

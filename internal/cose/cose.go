@@ -141,7 +141,7 @@ func Parse(b []byte, maxSize int) (*Message, error) {
 	}
 	var h protectedHeader
 	if err := cborx.DecMode.Unmarshal(w.KID, &h.KID); err != nil || w.KID[0]>>5 != 2 || len(h.KID) != KIDSize {
-		return nil, fmt.Errorf("%w: key ID (kid) must be a %d-byte string", ErrMalformed, KIDSize)
+		return nil, fmt.Errorf("%w: key ID (kid) must be a byte string of %d bytes", ErrMalformed, KIDSize)
 	}
 	if err := cborx.DecMode.Unmarshal(w.Type, &h.Type); err != nil || w.Type[0]>>5 != 3 || h.Type == "" {
 		return nil, fmt.Errorf("%w: token type (typ) must be a non-empty text string", ErrMalformed)
