@@ -62,5 +62,13 @@ var (
 	ErrBadKey = errors.New("malformed public key")
 )
 
+// MaxFileSize is the most a program needs to read of any seatkey file, in any
+// form: the armored form of the largest revocation list (64 MiB in binary).
+// Tools that read customer files should stop there rather than at a smaller
+// cap, or they refuse lists this package accepts.
+const MaxFileSize = maxB64 + 2*(maxB64+63)/64 + 8192
+
+const maxB64 = (armor.MaxRevocationListSize + 2) / 3 * 4
+
 // MaxTokenSize is the largest token, in binary form, any decoder accepts.
 const MaxTokenSize = cose.MaxSize

@@ -85,3 +85,10 @@ func mustSign(t *testing.T, k *issuer.Key, typ string, p []byte) []byte {
 	}
 	return b
 }
+
+// MaxFileSize is enough for the largest armored revocation list, CRLF line ends included.
+func TestMaxFileSize(t *testing.T) {
+	if n := armor.MaxTextSize(armor.RevocationList); license.MaxFileSize < n {
+		t.Fatalf("MaxFileSize %d < %d", license.MaxFileSize, n)
+	}
+}

@@ -71,7 +71,7 @@ func readInput(path string) ([]byte, error) {
 	return readAllLimited(f)
 }
 
-const maxInput = 4 << 20
+const maxInput = 96 << 20 // at least license.MaxFileSize: an armored revocation list may be 64 MiB decoded
 
 func readAllLimited(f *os.File) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(f, maxInput+1))

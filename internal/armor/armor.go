@@ -55,6 +55,15 @@ func Limit(label string) int {
 	return MaxSize
 }
 
+// MaxTextSize is how many bytes a program should read at most for a text
+// form of an object with the given label: the armored form of Limit(label)
+// bytes with CRLF line ends, plus 4 KiB for a byte order mark and white space.
+func MaxTextSize(label string) int {
+	b64 := base64.StdEncoding.EncodedLen(Limit(label))
+	lines := (b64 + columns - 1) / columns
+	return b64 + 2*lines + 2*(len(beginPrefix)+len(label)+len(dashes)+2) + 4096
+}
+
 // Known reports whether label is one of Labels.
 func Known(label string) bool {
 	for _, l := range Labels {
@@ -77,19 +86,18 @@ var bom = []byte{0xef, 0xbb, 0xbf}
 
 // Encode returns the armored form of data with the given label, such as "LICENSE".
 func Encode(label string, data []byte) []byte {
-	enc := base64.StdEncoding.EncodeToString(data)
-	var buf bytes.Buffer
-	buf.Grow(len(enc) + len(enc)/columns + 2*len(beginPrefix) + 2*len(label) + 16)
-	buf.WriteString(beginPrefix + label + dashes + "\n")
-	for len(enc) > columns {
-		buf.WriteString(enc[:columns])
-		buf.WriteByte('\n')
-		enc = enc[columns:]
+	const chunk = columns / 4 * 3 // bytes per full line
+	n := base64.StdEncoding.EncodedLen(len(data))
+	out := make([]byte, 0, 2*(len(endPrefix)+len(label)+len(dashes)+1)+n+n/columns+1)
+	out = append(out, beginPrefix+label+dashes+"\n"...)
+	for len(data) > chunk {
+		out = base64.StdEncoding.AppendEncode(out, data[:chunk])
+		out = append(out, '\n')
+		data = data[chunk:]
 	}
-	buf.WriteString(enc)
-	buf.WriteByte('\n')
-	buf.WriteString(endPrefix + label + dashes + "\n")
-	return buf.Bytes()
+	out = base64.StdEncoding.AppendEncode(out, data)
+	out = append(out, '\n')
+	return append(out, endPrefix+label+dashes+"\n"...)
 }
 
 // Line returns the single-line form: "seatkey-<label>:" and unpadded base64url,
