@@ -80,9 +80,9 @@ func precisionVectors(t *testing.T, priv ed25519.PrivateKey, kid []byte, good []
 	add("empty iss", "ErrInvalidClaims", signed(claims(func(top, _ map[int]any) { top[1] = "" })))
 	add("cti of 15 bytes", "ErrInvalidClaims", signed(claims(func(top, _ map[int]any) { top[7] = c.ID[:15] })))
 	add("all-zero license ID", "ErrInvalidClaims", signed(claims(func(top, _ map[int]any) { top[7] = make([]byte, 16) })))
-	add("seats 2^31", "ErrInvalidClaims", signed(claims(func(_, sk map[int]any) { sk[3] = 1 << 31 })))
-	add("failover 2^31", "ErrInvalidClaims", signed(claims(func(_, sk map[int]any) { sk[4] = 1 << 31 })))
-	add("major 2^31", "ErrInvalidClaims", signed(claims(func(_, sk map[int]any) { sk[7] = 1 << 31 })))
+	add("seats 2^31", "ErrInvalidClaims", signed(claims(func(_, sk map[int]any) { sk[3] = uint64(1 << 31) })))
+	add("failover 2^31", "ErrInvalidClaims", signed(claims(func(_, sk map[int]any) { sk[4] = uint64(1 << 31) })))
+	add("major 2^31", "ErrInvalidClaims", signed(claims(func(_, sk map[int]any) { sk[7] = uint64(1 << 31) })))
 
 	// §3: the protected header's shape (step 6) before its alg (step 7).
 	withHeader := func(m map[int]any) []byte { return cose.SignProtected(priv, header(m), payload) }
