@@ -120,7 +120,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		if err != nil {
 			return err
 		}
-		rl, err := license.ParseRevocationList(m.Payload)
+		rl, err := license.ParseRevocations(m.Payload)
 		if err != nil {
 			return err
 		}
