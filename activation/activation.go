@@ -139,7 +139,13 @@ func ParseRequest(b []byte) (*Request, error) {
 		return nil, fmt.Errorf("activation request: %w: larger than %d bytes", license.ErrTooLarge, MaxRequestSize)
 	}
 	var w wireRequest
-	if err := cborx.Unmarshal(b, &w); err != nil {
+	if err := cborx.Decode(b, &w); err != nil {
+		return nil, fmt.Errorf("activation request: %w", err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3, 4, 5}, nil); missing {
+		return nil, fmt.Errorf("%w: field %s is missing", ErrBadRequest, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
 		return nil, fmt.Errorf("activation request: %w", err)
 	}
 	if len(w.Nonce) != 16 || w.Created == 0 || w.Created > 253402300799 || len(w.License) == 0 || len(w.License) > license.MaxTokenSize {

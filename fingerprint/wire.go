@@ -68,7 +68,13 @@ func ParseFingerprint(b []byte) (*Fingerprint, error) {
 		return nil, fmt.Errorf("fingerprint: %w: %d bytes", armor.ErrTooLarge, len(b))
 	}
 	var w wireFingerprint
-	if err := cborx.Unmarshal(b, &w); err != nil {
+	if err := cborx.Decode(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2}, nil); missing {
+		return nil, fmt.Errorf("%w: fingerprint field %s is missing", ErrMalformed, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if w.Scope == "" || len(w.Scope) > maxScopeLen {

@@ -92,3 +92,32 @@ func TestMaxFileSize(t *testing.T) {
 		t.Fatalf("MaxFileSize %d < %d", license.MaxFileSize, n)
 	}
 }
+
+// Sniff never panics, and whatever it names, the reader of that kind does not
+// refuse with ErrWrongType: the label it reports is the one a reader expects.
+func FuzzSniff(f *testing.F) {
+	if b, err := os.ReadFile("../testdata/vectors/typical.lic"); err == nil {
+		f.Add(b)
+		raw, _ := license.Decode(license.TypeLicense, b)
+		f.Add(raw)
+	}
+	f.Add([]byte("seatkey-public-key:pQEBAkg"))
+	f.Add([]byte{0xa2, 0x01, 0x61, 0x78, 0x02, 0xa0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		label, err := license.Sniff(b)
+		if err != nil {
+			if !errors.Is(err, license.ErrArmor) && !errors.Is(err, license.ErrMalformed) && !errors.Is(err, license.ErrWrongType) && !errors.Is(err, license.ErrTooLarge) && !errors.Is(err, license.ErrAlgorithm) {
+				t.Fatalf("unclassified: %v", err)
+			}
+			return
+		}
+		if !armor.Known(label) {
+			t.Fatalf("unknown label %q", label)
+		}
+		if label == armor.License {
+			if _, err := license.Inspect(b); errors.Is(err, license.ErrWrongType) {
+				t.Fatalf("sniffed a license, Inspect says: %v", err)
+			}
+		}
+	})
+}

@@ -19,7 +19,7 @@ type entry struct {
 	size       int64 // header size if body is empty and size > 0 (a lie)
 }
 
-func archive(t *testing.T, es ...entry) []byte {
+func archive(t testing.TB, es ...entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -203,4 +203,15 @@ func TestAllowedLinks(t *testing.T) {
 	if err != nil || string(b) != "b0:7b:25:d4:3e:10\n" {
 		t.Fatalf("%q %v", b, err)
 	}
+}
+
+// Whatever the bytes, Unpack never panics and never writes outside its directory.
+func FuzzUnpack(f *testing.F) {
+	if b, err := os.ReadFile("../../machine/testdata/hw/server.tar.gz"); err == nil {
+		f.Add(b)
+	}
+	f.Add(archive(f, entry{name: "r/", typ: tar.TypeDir}, entry{name: "r/s", link: "..", typ: tar.TypeSymlink}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		unpack(t, b, Limits{Entries: 100, FileBytes: 1 << 16, Bytes: 1 << 20})
+	})
 }
