@@ -151,6 +151,9 @@ func ParseRequest(b []byte) (*Request, error) {
 	if len(w.Nonce) != 16 || w.Created == 0 || w.Created > 253402300799 || len(w.License) == 0 || len(w.License) > license.MaxTokenSize {
 		return nil, fmt.Errorf("%w: nonce, time or license out of range", ErrBadRequest)
 	}
+	if w.Label == "" || len(w.Label) > MaxLabel {
+		return nil, fmt.Errorf("%w: label must be 1 to %d bytes of UTF-8", ErrBadRequest, MaxLabel)
+	}
 	fp, err := fingerprint.ParseFingerprint(w.Fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("activation request: %w", err)
