@@ -148,27 +148,35 @@ var claimKeys = &cborx.Keys{
 // keys, value types, values written out that must be omitted, then bounds and
 // rules.
 func ParseClaims(b []byte) (Claims, error) {
+	c, err := parseClaims(b)
+	if err != nil {
+		return Claims{}, fmt.Errorf("license: %w", err)
+	}
+	return c, nil
+}
+
+func parseClaims(b []byte) (Claims, error) {
 	if err := cborx.Check(b); err != nil {
-		return Claims{}, fmt.Errorf("license claims: %w", err)
+		return Claims{}, fmt.Errorf("claims: %w", err)
 	}
 	if k, found := cborx.UnknownKey(b, claimKeys); found {
-		return Claims{}, fmt.Errorf("%w: license claim key %s", ErrUnknownClaim, k)
+		return Claims{}, fmt.Errorf("%w: claim key %s", ErrUnknownClaim, k)
 	}
 	var w wireClaims
 	if err := cborx.DecMode.Unmarshal(b, &w); err != nil {
-		return Claims{}, fmt.Errorf("license claims: %w: a value of the wrong type: %v", ErrMalformed, err)
+		return Claims{}, fmt.Errorf("claims: %w: a value of the wrong type: %v", ErrMalformed, err)
 	}
 	if k, missing := cborx.Missing(b, []int64{1, 2, 3, 6, 7, ClaimSeatkey}, map[int64][]int64{ClaimSeatkey: {1, 3, 5}}); missing {
 		return Claims{}, fmt.Errorf("%w: required claim %s is missing", ErrInvalidClaims, k)
 	}
 	if err := cborx.Canonical(b, &w); err != nil {
-		return Claims{}, fmt.Errorf("license claims: %w", err)
+		return Claims{}, fmt.Errorf("claims: %w", err)
 	}
 	if w.Nbf != 0 && w.Nbf == w.Iat {
-		return Claims{}, fmt.Errorf("license claims: %w: nbf equal to iat must be omitted", ErrNonCanonical)
+		return Claims{}, fmt.Errorf("claims: %w: nbf equal to iat must be omitted", ErrNonCanonical)
 	}
 	if w.Exp != 0 && w.SK.UpgradesUntil == w.Exp {
-		return Claims{}, fmt.Errorf("license claims: %w: upgrades-until equal to exp must be omitted", ErrNonCanonical)
+		return Claims{}, fmt.Errorf("claims: %w: upgrades-until equal to exp must be omitted", ErrNonCanonical)
 	}
 	if len(w.Cti) != len(ID{}) {
 		return Claims{}, fmt.Errorf("%w: license ID (cti) must be %d bytes", ErrInvalidClaims, len(ID{}))

@@ -250,7 +250,9 @@ func ParseRevocations(b []byte) (*Revocations, error) {
 			}
 			for j := 0; j < m && err == nil; j++ {
 				k, _ := rd.Int()
-				sk[k] = true
+				if k >= 1 && k <= 5 { // UnknownKey has refused every other key
+					sk[k] = true
+				}
 				switch k {
 				case 1:
 					r.Sequence, err = rd.Uint()

@@ -29,12 +29,18 @@ var (
 
 // Error is a Check failure: what went wrong and where.
 type Error struct {
-	Offset int
+	Offset int // -1: the item as a whole
 	Err    error // one of the sentinel errors above
 	Detail string
 }
 
 func (e *Error) Error() string {
+	if e.Offset < 0 {
+		if e.Detail == "" {
+			return e.Err.Error()
+		}
+		return fmt.Sprintf("%v: %s", e.Err, e.Detail)
+	}
 	if e.Detail != "" {
 		return fmt.Sprintf("%v at byte %d: %s", e.Err, e.Offset, e.Detail)
 	}
@@ -270,9 +276,9 @@ func Decode(b []byte, v any) error {
 	if err := DecMode.Unmarshal(b, v); err != nil {
 		var uf *cbor.UnknownFieldError
 		if errors.As(err, &uf) {
-			return &Error{Err: ErrUnknownField, Detail: err.Error()}
+			return &Error{Offset: -1, Err: ErrUnknownField, Detail: err.Error()}
 		}
-		return &Error{Err: ErrMalformed, Detail: err.Error()}
+		return &Error{Offset: -1, Err: ErrMalformed, Detail: err.Error()}
 	}
 	return nil
 }
@@ -281,10 +287,10 @@ func Decode(b []byte, v any) error {
 func Canonical(b []byte, v any) error {
 	again, err := EncMode.Marshal(v)
 	if err != nil {
-		return &Error{Err: ErrMalformed, Detail: err.Error()}
+		return &Error{Offset: -1, Err: ErrMalformed, Detail: err.Error()}
 	}
 	if !bytes.Equal(again, b) {
-		return &Error{Err: ErrNonCanonical, Detail: "a value is encoded that the deterministic form omits or writes differently"}
+		return &Error{Offset: -1, Err: ErrNonCanonical, Detail: "a value is encoded that the deterministic form omits or writes differently"}
 	}
 	return nil
 }
