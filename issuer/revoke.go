@@ -94,7 +94,10 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 			return err
 		}
 		entries := map[string][]license.Entry{}
-		rows, err := tx.Query(`SELECT kind, id, reason, at FROM revocations WHERE active = 1`)
+		now := l.now()
+		// An entry dated in the future goes into the first list issued at or
+		// after its date (SPEC 11.1); a key's retirement may be announced ahead.
+		rows, err := tx.Query(`SELECT kind, id, reason, at FROM revocations WHERE active = 1 AND (at <= ? OR reason = ?)`, now.Unix(), int(license.ReasonRetired))
 		if err != nil {
 			return err
 		}
@@ -114,7 +117,6 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		now := l.now()
 		list, err = license.NewRevocationList(vendor, seq, now, now.Add(validity), entries["license"], entries["activation"], entries["key"])
 		if err != nil {
 			return err
