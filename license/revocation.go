@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cborx"
 )
 
@@ -60,7 +61,7 @@ const (
 	idEntrySize  = 16 + 4 + 1
 	keyEntrySize = 8 + 4 + 1
 	// MaxRevocationSize bounds a revocation list token in binary form.
-	MaxRevocationSize = 64 << 20
+	MaxRevocationSize = armor.MaxRevocationListSize
 )
 
 // ErrRevocationList is returned for a malformed list.

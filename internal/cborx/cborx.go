@@ -29,7 +29,7 @@ var (
 
 // Error is a Check failure: what went wrong and where.
 type Error struct {
-	Offset int // -1: the item as a whole
+	Offset int   // -1: the item as a whole
 	Err    error // one of the sentinel errors above
 	Detail string
 }

@@ -22,7 +22,7 @@ const (
 	LabelType = 16
 	AlgEdDSA  = -8
 	KIDSize   = 8
-	MaxSize   = 64 << 10 // largest accepted license or activation token
+	MaxSize   = armor.MaxSize // largest accepted license or activation token
 )
 
 var (
