@@ -299,32 +299,6 @@ func (p *Policy) MarshalBinary() ([]byte, error) {
 	return cborx.Marshal(w)
 }
 
-// ParsePolicy decodes a policy strictly.
-func ParsePolicy(b []byte) (*Policy, error) {
-	var w wirePolicy
-	if err := cborx.Decode(b, &w); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	p := &Policy{Threshold: w.Threshold, MinEvidence: w.MinEvidence, Optional: w.Optional}
-	for k, r := range w.Rules {
-		c := Component(k)
-		if !c.valid() {
-			return nil, fmt.Errorf("%w: policy names unknown component %d", ErrMalformed, k)
-		}
-		if r.Weight == 0 && !r.Decisive {
-			return nil, fmt.Errorf("policy: %w: a rule of weight 0 that is not decisive must be omitted", cborx.ErrNonCanonical)
-		}
-		p.Rules[c] = Rule{Weight: r.Weight, Decisive: r.Decisive}
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := cborx.Canonical(b, &w); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	return p, nil
-}
-
 // Validate checks that a policy can decide anything at all.
 func (p *Policy) Validate() error {
 	if p.Threshold < 1 || p.Threshold > 100 {

@@ -11,8 +11,9 @@ import (
 	"github.com/seatkey/seatkey/license"
 )
 
-// ErrBadID is returned for a revocation target that is not a lic_, act_ or key_ ID.
-var ErrBadID = errors.New("not a license, activation or key ID")
+// ErrBadID is returned for a revocation target that is not a lic_, act_ or
+// key_ ID. It is license.ErrBadID: one name, one meaning.
+var ErrBadID = license.ErrBadID
 
 // ErrNotRevoked: Unrevoke found no revocation in force to take back.
 var ErrNotRevoked = errors.New("not revoked")
@@ -111,7 +112,10 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 			return err
 		}
 		entries := map[string][]license.Entry{}
-		rows, err := tx.Query(`SELECT kind, id, reason, at FROM revocations WHERE active = 1 AND (at <= ? OR reason = ?)`, l.now().Unix(), int(license.ReasonRetired))
+		now := l.now()
+		// An entry dated in the future goes into the first list issued at or
+		// after its date (SPEC 11.1); a key's retirement may be announced ahead.
+		rows, err := tx.Query(`SELECT kind, id, reason, at FROM revocations WHERE active = 1 AND (at <= ? OR reason = ?)`, now.Unix(), int(license.ReasonRetired))
 		if err != nil {
 			return err
 		}
@@ -131,7 +135,6 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		now := l.now()
 		list, err = license.NewRevocationList(vendor, seq, now, now.Add(validity), entries["license"], entries["activation"], entries["key"])
 		if err != nil {
 			return err

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jaypipes/ghw"
 	"github.com/jaypipes/ghw/pkg/block"
-	"github.com/jaypipes/ghw/pkg/snapshot"
+	"github.com/seatkey/seatkey/internal/snapshot"
 )
 
 // Options say where Collect reads from.
@@ -44,7 +44,7 @@ func Collect(o Options) (*fingerprint.Profile, error) {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		if err := snapshot.UnpackInto(root, dir); err != nil {
+		if err := snapshot.UnpackFile(root, dir); err != nil { // our extractor: ghw checks names only lexically
 			return nil, fmt.Errorf("fingerprint: snapshot %s: %w", root, err)
 		}
 		root = dir

@@ -14,7 +14,7 @@ import (
 // "State reset"); its armor label is STATE RESET.
 const TypeStateReset = "application/seatkey-state-reset"
 
-const labelStateReset = "STATE RESET"
+const labelStateReset = armor.StateReset
 
 // ErrStateReset is a state reset that does not apply to this verification:
 // malformed, not signed by a trusted key, or for another license or device.
@@ -104,10 +104,7 @@ func openStateReset(token []byte, keys *Keyring, st *state, rl *RevocationList, 
 	if armor.Is(token) {
 		var err error
 		if raw, err = armor.Decode(labelStateReset, token); err != nil {
-			if errors.Is(err, armor.ErrLabel) {
-				err = fmt.Errorf("%w: %w", license.ErrWrongType, err)
-			}
-			return nil, refuse(err)
+			return nil, refuse(err) // another object's label: ErrWrongType
 		}
 	} else if len(raw) == 0 || raw[0] != 0xd2 {
 		return nil, refuse(fmt.Errorf("%w: neither a binary token nor a seatkey text form", license.ErrMalformed))

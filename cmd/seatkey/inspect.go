@@ -9,7 +9,6 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
-	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
@@ -33,13 +32,9 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 	if err != nil {
 		return err
 	}
-	label := "LICENSE"
-	if armor.Is(b) {
-		if label, err = armor.Label(b); err != nil {
-			return err
-		}
-	} else if len(b) > 0 && b[0] != 0xd2 {
-		label = "PUBLIC KEY"
+	label, err := license.Sniff(b) // any form: armored, single line or binary
+	if err != nil {
+		return err
 	}
 	switch label {
 	case "PUBLIC KEY":
@@ -125,7 +120,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		if err != nil {
 			return err
 		}
-		rl, err := license.ParseRevocationList(m.Payload)
+		rl, err := license.ParseRevocations(m.Payload)
 		if err != nil {
 			return err
 		}

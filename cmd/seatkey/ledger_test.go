@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,13 +114,14 @@ func TestNotifyCLI(t *testing.T) {
 		got = append(got, b["kind"].(string)+" to "+b["recipient"].(string))
 	}))
 	defer srv.Close()
-	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"delivered": 1`) {
+	os.WriteFile(p("hook.secret"), []byte("a webhook secret of 32 bytes...\n"), 0o600) // webhooks are always signed
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--webhook-secret-file", p("hook.secret"), "--json"); r.code != 0 || !strings.Contains(r.stdout, `"delivered": 1`) {
 		t.Fatalf("notify: %+v", r)
 	}
 	if strings.Join(got, ";") != "usage-full to it@globex.example" { // one seat: 90% and 100% at once, one notice
 		t.Fatalf("webhook got %v", got)
 	}
-	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL); r.code != 0 || !strings.Contains(r.stdout, "0 delivered") {
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--webhook-secret-file", p("hook.secret")); r.code != 0 || !strings.Contains(r.stdout, "0 delivered") {
 		t.Fatalf("second run must deliver nothing twice: %+v", r)
 	}
 	if r := runCLI(t, nil, "notify", "--ledger", db, "--smtp", "localhost:25"); r.code != 2 {
