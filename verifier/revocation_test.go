@@ -80,6 +80,8 @@ func TestRetiredKey(t *testing.T) {
 	k, keys := testKey(t)
 	tok, _ := k.Mint(typicalClaims()) // issued 2026-01-15
 	kid := k.ID()
+	current, _ := issuer.GenerateKey()
+	keys.Add(current.Public())
 	for _, tc := range []struct {
 		retired time.Time
 		want    error
@@ -97,6 +99,13 @@ func TestRetiredKey(t *testing.T) {
 				t.Fatalf("retired in the keyring: %v", err)
 			}
 			continue
+		}
+		// A list signed by k now is refused (k is retired): the vendor's
+		// current key signs it, retiring k as of tc.retired.
+		list = signList(t, current, 1, now.Add(-time.Hour), now.Add(time.Hour), nil, nil, []license.Entry{{ID: kid[:], At: tc.retired, Reason: license.ReasonRetired}})
+		rl, err = verifier.ParseRevocationList(list, keys)
+		if err != nil {
+			t.Fatalf("list from the current key: %v", err)
 		}
 		o := opts(keys)
 		o.Revocations = rl
