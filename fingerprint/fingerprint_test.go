@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -184,7 +185,30 @@ func FuzzProfileJSON(f *testing.F) {
 			if !c.valid() || len(vs) == 0 || (!c.IsSet() && len(vs) != 1) {
 				t.Fatalf("accepted a bad profile: %v", p.Values)
 			}
+			// Stored values are normalised, sorted and unique: normalising
+			// is idempotent.
+			for i, v := range vs {
+				if v == "" || Normalize(c, v) != v || (i > 0 && vs[i-1] >= v) {
+					t.Fatalf("%s values not normalised, sorted and unique: %q", c, vs)
+				}
+			}
 		}
-		p.Digest("s")
+		// Exact round trip of the value: written and read back, the same profile;
+		// written again, the same bytes.
+		out, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := ParseProfileJSON(out)
+		if err != nil || !reflect.DeepEqual(p.Values, q.Values) || !slices.Equal(p.Notes, q.Notes) {
+			t.Fatalf("profile JSON round trip changed it: %v\n%+v\n%+v", err, p, q)
+		}
+		if out2, _ := json.Marshal(q); !bytes.Equal(out, out2) {
+			t.Fatalf("profile JSON not stable:\n%s\n%s", out, out2)
+		}
+		// The digest is a function of the values alone.
+		if d1, d2 := p.Digest("s"), q.Digest("s"); !reflect.DeepEqual(d1, d2) {
+			t.Fatal("same profile, different fingerprints")
+		}
 	})
 }

@@ -157,17 +157,32 @@ func FuzzParseRevocationList(f *testing.F) {
 	f.Add(p)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The payload decoder directly (no signature to get past) ...
-		if l, err := license.ParseRevocationList(b); err == nil {
+		l, perr := license.ParseRevocationList(b)
+		if perr == nil {
 			again, err := l.Marshal()
 			if err != nil || !bytes.Equal(again, b) {
 				t.Fatalf("accepted list does not re-encode identically: %v", err)
 			}
+			// Rebuilt from its parts, the list is the same bytes.
+			rebuilt, err := license.NewRevocationList(l.Vendor, l.Sequence, l.IssuedAt, l.NextUpdate, nil, nil, nil)
+			if err != nil || rebuilt.Sequence != l.Sequence || !rebuilt.NextUpdate.After(rebuilt.IssuedAt) {
+				t.Fatalf("accepted list with fields NewRevocationList refuses: %v", err)
+			}
 			l.License(id)
 		}
-		// ... and the whole token path, validly signed.
+		// ... and the whole token path, validly signed: it never accepts a
+		// payload the payload decoder refuses (it may refuse more: a list
+		// revoking or retiring its own signer), and keeps its content.
 		if tok, err := k.Sign(license.TypeRevocation, b); err == nil {
-			if _, err := verifier.ParseRevocationList(tok, keys); err == nil && len(b) == 0 {
-				t.Fatal("empty list accepted")
+			rl, verr := verifier.ParseRevocationList(tok, keys)
+			if verr == nil && perr != nil {
+				t.Fatalf("token path accepted a payload the decoder refuses: %v", perr)
+			}
+			if verr == nil {
+				again, err := rl.Marshal()
+				if err != nil || !bytes.Equal(again, b) || rl.KeyID != k.ID() {
+					t.Fatalf("verified list does not re-encode identically: %v", err)
+				}
 			}
 		}
 	})
