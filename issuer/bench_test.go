@@ -20,6 +20,9 @@ import (
 // The million-device ledger is built once (about a minute) and kept in the
 // temporary directory; SEATKEY_BENCH_DEVICES changes its size.
 
+// Activating new devices one by one into a fresh, empty ledger (it grows to
+// b.N devices: 20 with -benchtime 20x). The million-device ledger is the
+// *1M benchmarks'.
 func BenchmarkActivate(b *testing.B) {
 	l, _ := newLedger(b)
 	k := testIssuerKey(b)
@@ -55,9 +58,7 @@ func bigLedger(b *testing.B) (*Ledger, int) {
 	if s := os.Getenv("SEATKEY_BENCH_DEVICES"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	// Keyed by the schema version too: a ledger built by an older schema
-	// would be migrated on open and measure the migration's leftovers.
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("seatkey-bench-%d-v%d.db", n, len(migrations)))
+	path := filepath.Join(os.TempDir(), benchLedgerName(n)) // keyed by size and schema version
 	if _, err := os.Stat(path); err != nil {
 		start := time.Now()
 		if err := buildBigLedger(path+".tmp", n); err != nil {

@@ -30,6 +30,7 @@ const (
 	TypeLicense    = "application/seatkey-license"
 	TypeActivation = "application/seatkey-activation"
 	TypeRevocation = "application/seatkey-revocation"
+	TypeStateReset = "application/seatkey-state-reset" // see package verifier
 )
 
 // Errors for bytes that are not a well-formed license, public key or text form.

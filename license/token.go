@@ -13,6 +13,7 @@ var labels = map[string]string{
 	TypeLicense:    armor.License,
 	TypeActivation: armor.Activation,
 	TypeRevocation: armor.RevocationList,
+	TypeStateReset: armor.StateReset,
 }
 
 // Armor returns the armored form of a token of the given type.

@@ -70,7 +70,7 @@ func precisionVectors(t *testing.T, priv ed25519.PrivateKey, kid []byte, good []
 	add("seats as a text string", "ErrMalformed", signed(claims(func(_, sk map[int]any) { sk[3] = "25" })))
 	add("aud as a byte string and an unknown claim: the unknown claim decides", "ErrUnknownClaim",
 		signed(claims(func(top, _ map[int]any) { top[3] = []byte(c.Product); top[-65538] = true })))
-	add("unknown key 8 in the seatkey claims", "ErrUnknownClaim", signed(claims(func(_, sk map[int]any) { sk[8] = 1 })))
+	add("unknown key 9 in the seatkey claims", "ErrUnknownClaim", signed(claims(func(_, sk map[int]any) { sk[9] = 1 })))
 	add("major 0 written out", "ErrNonCanonical", signed(claims(func(_, sk map[int]any) { sk[7] = 0 })))
 	add("failover 0 written out", "ErrNonCanonical", signed(claims(func(_, sk map[int]any) { sk[4] = 0 })))
 	add("upgrade protection 0 written out", "ErrNonCanonical", signed(claims(func(_, sk map[int]any) { sk[6] = 0 })))

@@ -12,7 +12,7 @@ import (
 
 // TypeStateReset is the token type of a state reset (SPEC.md section 7,
 // "State reset"); its armor label is STATE RESET.
-const TypeStateReset = "application/seatkey-state-reset"
+const TypeStateReset = license.TypeStateReset
 
 const labelStateReset = armor.StateReset
 
