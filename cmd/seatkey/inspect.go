@@ -178,6 +178,9 @@ func tokenJSON(t *license.Token) map[string]any {
 	if c.Major != 0 {
 		m["major"] = c.Major
 	}
+	if c.Revision != 0 {
+		m["revision"] = c.Revision
+	}
 	return m
 }
 
@@ -228,5 +231,8 @@ func printClaims(e *env, t *license.Token) {
 		major = fmt.Sprint(c.Major)
 	}
 	row("major", major)
+	if c.Revision != 0 {
+		row("revision", fmt.Sprintf("%d (re-issued; the ledger refuses older revisions)", c.Revision))
+	}
 	e.stdout.Write(w.Bytes())
 }

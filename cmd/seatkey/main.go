@@ -29,6 +29,16 @@
 //	unrevoke      take revocations back
 //	crl           publish the next signed revocation list
 //
+// The license lifecycle:
+//
+//	release add   record a product release; legacy majors get no new minor
+//	releases      the release catalog, legacy marks, what a license may run
+//	renew         re-issue a license with a later expiry or protection
+//	upgrade       re-issue at a higher edition or more seats, priced as the difference
+//	transfer      move a license to another customer, with recorded consent
+//	sweep         apply the time-based rules (migration grace, fraud flags)
+//	audit         show or verify the tamper-evident audit log
+//
 // And demo, the whole flow end to end in a temporary directory.
 //
 // Exit status, the same for every command: 0 done, or already so (revoking
@@ -81,6 +91,13 @@ func commandTable() []command {
 		{"revoke", "revoke licenses, activations or signing keys (recorded in the ledger)", cmdRevoke},
 		{"unrevoke", "take revocations back (recorded; the next list omits them)", cmdUnrevoke},
 		{"crl", "publish the next signed revocation list", cmdCRL},
+		{"release", "record a product release in the catalog (release add)", cmdRelease},
+		{"releases", "list a product's releases, legacy majors and what a license may run", cmdReleases},
+		{"renew", "re-issue a license with a later expiry or upgrade protection", cmdRenew},
+		{"upgrade", "re-issue a license at a higher edition or with more seats, priced as the difference", cmdUpgrade},
+		{"transfer", "move a license to another customer, with recorded consent", cmdTransfer},
+		{"sweep", "apply the time-based rules (migration grace, fraud flags); daily", cmdSweep},
+		{"audit", "show or verify the ledger's tamper-evident audit log", cmdAudit},
 		{"demo", "run the whole flow end to end in a temporary directory", cmdDemo},
 	}
 }
