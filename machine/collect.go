@@ -53,9 +53,9 @@ func Collect(o Options) (*fingerprint.Profile, error) {
 	switch kind, err := recordKind(o.Root); {
 	case err != nil:
 		return nil, err
-	case kind == windowsRecord:
+	case kind == kindWindows:
 		return collectRecordFile(o, readWMIRecord)
-	case kind == darwinRecord:
+	case kind == kindDarwin:
 		return collectRecordFile(o, readDarwinRecord)
 	}
 	return collectOS(o)
@@ -64,26 +64,26 @@ func Collect(o Options) (*fingerprint.Profile, error) {
 type rootKind int
 
 const (
-	noRecord rootKind = iota
-	windowsRecord
-	darwinRecord
+	kindNone rootKind = iota
+	kindWindows
+	kindDarwin
 )
 
 // recordKind says whether root names a Windows or macOS record.
 func recordKind(root string) (rootKind, error) {
 	if root == "" {
-		return noRecord, nil
+		return kindNone, nil
 	}
 	if strings.EqualFold(filepath.Ext(root), ".json") {
-		return windowsRecord, nil
+		return kindWindows, nil
 	}
 	if st, err := os.Stat(filepath.Join(root, darwinPlatformFile)); err == nil && st.Mode().IsRegular() {
-		return darwinRecord, nil
+		return kindDarwin, nil
 	}
 	if runtime.GOOS != "linux" {
-		return noRecord, fmt.Errorf("machine: %s is neither a Windows record (.json) nor a macOS record (no %s); Linux trees and snapshots are read on Linux only", root, darwinPlatformFile)
+		return kindNone, fmt.Errorf("machine: %s is neither a Windows record (.json) nor a macOS record (no %s); Linux trees and snapshots are read on Linux only", root, darwinPlatformFile)
 	}
-	return noRecord, nil
+	return kindNone, nil
 }
 
 func collectRecordFile(o Options, read func(string) (*fingerprint.Profile, error)) (*fingerprint.Profile, error) {

@@ -202,7 +202,7 @@ func wwnFromEUISerial(s string) string {
 		return ""
 	}
 	for _, g := range groups {
-		if len(g) != 4 || bareHex(g) == "" {
+		if len(g) != 4 || !isHex(g[0]) || !isHex(g[1]) || !isHex(g[2]) || !isHex(g[3]) {
 			return ""
 		}
 	}
