@@ -204,4 +204,3 @@ func TestWindowsFixtures(t *testing.T) {
 		}
 	}
 }
-
