@@ -91,7 +91,9 @@ func profileFromWMI(r *wmiRecord) *fingerprint.Profile {
 	p := &fingerprint.Profile{Notes: append([]string(nil), r.Notes...)}
 	var cpus []string
 	for _, c := range r.Processor {
-		cpus = append(cpus, oneSpace(c.Manufacturer)+"|"+oneSpace(c.Name))
+		if fingerprint.Normalize(fingerprint.CPU, c.Name) != "" {
+			cpus = append(cpus, oneSpace(c.Manufacturer)+"|"+oneSpace(c.Name))
+		}
 	}
 	p.Set(fingerprint.CPU, cpus...)
 	for _, b := range r.BaseBoard {

@@ -173,6 +173,14 @@ func TestWindowsUnderWine(t *testing.T) {
 			t.Logf("%s: built in %v, passed under Wine in %v", pkg, built.Round(time.Millisecond), (time.Since(start) - built).Round(time.Millisecond))
 		})
 	}
+	t.Run("machine: WMI and registry layer", func(t *testing.T) {
+		exe := filepath.Join(w.tmp, "machine.test.exe")
+		w.goCmd("test", "-c", "-o", exe, "./machine")
+		code, stdout, stderr := w.run(filepath.Join(w.root, "machine"), exe, "-test.run", "^TestQueryWMI$", "-test.v")
+		if code != 0 || !strings.Contains(stdout, "--- PASS: TestQueryWMI") {
+			t.Fatalf("machine's TestQueryWMI under Wine: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	})
 	t.Run("CLI verify", func(t *testing.T) { testCLI(t, w) })
 	t.Logf("Windows builds and runs under Wine: %v in all", time.Since(total).Round(time.Millisecond))
 }
