@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/seatkey/seatkey/fingerprint"
@@ -72,17 +73,27 @@ func readWMIRecord(path string) (*fingerprint.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // PowerShell writes a BOM
+	rec, err := parseWMIRecord(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return profileFromWMI(rec), nil
+}
+
+// parseWMIRecord decodes a record strictly: unknown fields and trailing data
+// are errors; a leading UTF-8 BOM (PowerShell writes one) is allowed.
+func parseWMIRecord(b []byte) (*wmiRecord, error) {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	var rec wmiRecord
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrRecord, path, err)
+		return nil, fmt.Errorf("%w: %v", ErrRecord, err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: %s: trailing data", ErrRecord, path)
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data", ErrRecord)
 	}
-	return profileFromWMI(&rec), nil
+	return &rec, nil
 }
 
 // profileFromWMI turns recorded WMI results into a profile whose values equal
