@@ -119,8 +119,9 @@ func readLimited(path string) ([]byte, error) {
 	return b, nil
 }
 
-// collectTPM adds the EK read by open to p, or a note saying why there is none.
-// explicit: the caller named the TPM, so failing to read it is an error.
+// collectTPM adds the EK of the TPM at path (as ReadEK takes it) to p, or a
+// note saying why there is none. explicit: the caller named the TPM, so
+// failing to read it is an error.
 func collectTPM(p *fingerprint.Profile, path string, explicit bool) error {
 	ek, err := ReadEK(path)
 	if err != nil {

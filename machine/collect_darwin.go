@@ -21,23 +21,31 @@ func collectOS(o Options) (*fingerprint.Profile, error) {
 	}
 	out := darwinOutputs{}
 	var notes []string
-	run := func(file string, name string, args ...string) {
+	run := func(file string, name string, args ...string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		b, err := exec.CommandContext(ctx, name, args...).Output()
-		if err != nil && len(b) == 0 {
-			notes = append(notes, fmt.Sprintf("%s %s: %v", name, strings.Join(args, " "), err))
-		}
 		out[file] += string(b)
+		if err != nil && len(b) == 0 {
+			return fmt.Errorf("%s %s: %v", name, strings.Join(args, " "), err)
+		}
+		return nil
 	}
-	run(darwinPlatformFile, "/usr/sbin/ioreg", "-rd1", "-c", "IOPlatformExpertDevice")
+	note := func(err error) {
+		if err != nil {
+			notes = append(notes, err.Error())
+		}
+	}
+	note(run(darwinPlatformFile, "/usr/sbin/ioreg", "-rd1", "-c", "IOPlatformExpertDevice"))
 	for _, name := range []string{"machdep.cpu.vendor", "machdep.cpu.brand_string", "hw.memsize", "kern.hostname"} {
-		run(darwinSysctlFile, "/usr/sbin/sysctl", name) // one at a time: Apple silicon has no machdep.cpu.vendor
+		// One at a time: Apple silicon has no machdep.cpu.vendor, and a name
+		// sysctl does not know is simply absent.
+		run(darwinSysctlFile, "/usr/sbin/sysctl", name)
 	}
-	run(darwinNVMeFile, "/usr/sbin/ioreg", "-rd1", "-c", "IONVMeController")
-	run(darwinAHCIFile, "/usr/sbin/ioreg", "-rd1", "-c", "IOAHCIBlockStorageDevice")
-	run(darwinPortsFile, "/usr/sbin/networksetup", "-listallhardwareports")
-	run(darwinADFile, "/usr/sbin/dsconfigad", "-show")
+	note(run(darwinNVMeFile, "/usr/sbin/ioreg", "-rd1", "-c", "IONVMeController"))
+	note(run(darwinAHCIFile, "/usr/sbin/ioreg", "-rd1", "-c", "IOAHCIBlockStorageDevice"))
+	note(run(darwinPortsFile, "/usr/sbin/networksetup", "-listallhardwareports"))
+	run(darwinADFile, "/usr/sbin/dsconfigad", "-show") // fails on a Mac bound to no directory
 	p := profileFromDarwin(out)
 	p.Notes = append(p.Notes, notes...)
 	return p, nil
