@@ -43,6 +43,7 @@ type win32BIOS struct {
 
 type win32ComputerSystem struct {
 	Name, DNSHostName, Domain string
+	Manufacturer, Model       string // SMBIOS system vendor and product: Linux's sys_vendor and product_name (for telling VMs apart)
 	PartOfDomain              bool
 	TotalPhysicalMemory       uint64
 }

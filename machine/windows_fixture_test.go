@@ -44,7 +44,7 @@ func windowsRecord(m machine, f winForm) wmiRecord {
 	if len(netbios) > 15 {
 		netbios = netbios[:15]
 	}
-	sys := win32ComputerSystem{Name: netbios, DNSHostName: m.Hostname, Domain: "WORKGROUP", TotalPhysicalMemory: uint64(m.MemGiB)<<30 - 311<<20}
+	sys := win32ComputerSystem{Manufacturer: m.DMI["sys_vendor"], Model: m.DMI["product_name"], Name: netbios, DNSHostName: m.Hostname, Domain: "WORKGROUP", TotalPhysicalMemory: uint64(m.MemGiB)<<30 - 311<<20}
 	if m.Domain != "" {
 		sys.Domain, sys.PartOfDomain = m.Domain, true
 	}
