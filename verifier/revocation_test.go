@@ -118,7 +118,7 @@ func TestRetiredKey(t *testing.T) {
 func TestRevocationRollbackAndStale(t *testing.T) {
 	k, keys := testKey(t)
 	tok, _ := k.Mint(typicalClaims())
-	state := filepath.Join(t.TempDir(), "state")
+	state := filepath.Join(tempDir(t), "state")
 	parse := func(seq uint64, next time.Time) *verifier.RevocationList {
 		rl, err := verifier.ParseRevocationList(signList(t, k, seq, now.Add(-time.Hour), next, nil, nil, nil), keys)
 		if err != nil {

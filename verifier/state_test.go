@@ -47,7 +47,7 @@ func compromise(kid license.KeyID) []license.Entry {
 
 func stateOpts(t *testing.T, keys *verifier.Keyring) verifier.Options {
 	o := opts(keys)
-	o.State = filepath.Join(t.TempDir(), "state")
+	o.State = filepath.Join(tempDir(t), "state")
 	return o
 }
 
@@ -301,7 +301,7 @@ func TestStateMigratesFirstVersion(t *testing.T) {
 func TestStateErrors(t *testing.T) {
 	k, keys := testKey(t)
 	tok, _ := k.Mint(typicalClaims())
-	dir := t.TempDir()
+	dir := tempDir(t)
 	var pe *fs.PathError
 	for _, tc := range []struct {
 		name  string
@@ -535,7 +535,7 @@ func TestOptionsRefused(t *testing.T) {
 		{"negative list age", func(o *verifier.Options) { o.MaxRevocationListAge = -time.Hour }},
 		{"product and any product", func(o *verifier.Options) { o.AnyProduct = true }},
 		{"any product with a state file", func(o *verifier.Options) {
-			o.Product, o.AnyProduct, o.State = "", true, filepath.Join(t.TempDir(), "state")
+			o.Product, o.AnyProduct, o.State = "", true, filepath.Join(tempDir(t), "state")
 		}},
 		{"reset without state", func(o *verifier.Options) { o.StateReset = []byte("x") }},
 	} {
@@ -577,7 +577,7 @@ func TestActivationProgrammingErrors(t *testing.T) {
 }
 
 func TestDefaultStatePath(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	t.Setenv("HOME", dir) // macOS
 	t.Setenv("AppData", dir)

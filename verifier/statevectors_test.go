@@ -154,7 +154,7 @@ func TestStateVectors(t *testing.T) {
 	lic, _ := hex.DecodeString(lv.Valid[0].Token)
 	errs := map[string]error{"ErrStateReset": verifier.ErrStateReset, "ErrUnknownKey": verifier.ErrUnknownKey, "ErrWrongType": license.ErrWrongType, "ErrInvalidClaims": license.ErrInvalidClaims}
 	for _, v := range vs.Resets {
-		state := filepath.Join(t.TempDir(), "state")
+		state := filepath.Join(tempDir(t), "state")
 		os.WriteFile(state, mustCBOR(map[int]any{1: lv.Now.Add(30 * 24 * time.Hour).Unix()}), 0o600)
 		tok, _ := hex.DecodeString(v.Token)
 		o := verifier.Options{Keys: keys, Product: lv.Product, Now: lv.Now, State: state}

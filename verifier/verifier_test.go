@@ -217,7 +217,7 @@ func TestKeyringSeveralKeys(t *testing.T) {
 func TestClockRollbackState(t *testing.T) {
 	k, keys := testKey(t)
 	tok, _ := k.Mint(typicalClaims())
-	state := filepath.Join(t.TempDir(), "state")
+	state := filepath.Join(tempDir(t), "state")
 	o := opts(keys)
 	o.State = state
 	if _, err := verifier.Verify(tok, o); err != nil {
