@@ -161,6 +161,7 @@ var migrations = []string{
 	);`,
 	// 3: report order straight from an index, not a sort of every device.
 	`CREATE INDEX devices_report_order ON devices(license_id, first_activated, id);`,
+	onlineMigration, // 4: API tokens, check-ins, published lists (tokens.go)
 }
 
 // OpenLedger opens (creating on first use) the SQLite ledger at path and
