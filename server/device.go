@@ -195,4 +195,3 @@ func (s *Server) latestRevocations(w http.ResponseWriter, r *http.Request) {
 	}
 	writeToken(w, r, http.StatusOK, license.TypeRevocation, tok)
 }
-

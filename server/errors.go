@@ -26,7 +26,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func apiError(status int, code, msg string) *Error { return &Error{Status: status, Code: code, Message: msg} }
+func apiError(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
 
 // refusals maps ledger and verifier refusals to stable codes, most specific
 // first: the first sentinel the error matches with errors.Is decides.
