@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seatkey/seatkey/license"
+)
+
+// Concurrent activations from many machines never take more seats than the
+// license has: exactly seats succeed, the rest get seats_exhausted.
+func TestConcurrentActivationsNeverOversell(t *testing.T) {
+	f := newFixture(t)
+	const seats, machines = 5, 40
+	lic := f.mint("Globex", seats, license.Subscription, 0, false)
+	reqs := make([][]byte, machines)
+	for i := range reqs {
+		reqs[i] = request(t, lic, 100+i, false)
+	}
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for _, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := f.ts.Client().Post(f.ts.URL+"/v1/activations", TypeText, bytesReader(req))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes[201] != seats || codes[409] != machines-seats {
+		t.Fatalf("statuses %v, want %d created and %d conflicts", codes, seats, machines-seats)
+	}
+	if c := f.counts(); c["devices"] != seats || c["activations"] != seats {
+		t.Fatalf("ledger: %v", c)
+	}
+}
+
+// Shutdown lets a request in flight finish and refuses new connections.
+func TestGracefulShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "finished")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, h, "", "", 5*time.Second, nil) }()
+	url := "http://" + ln.Addr().String() + "/"
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(url)
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-started
+	cancel()
+	time.Sleep(100 * time.Millisecond) // shutdown has begun: the listener is closed
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Error("new connection accepted during shutdown")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned before the request finished: %v", err)
+	default:
+	}
+	close(release)
+	if s := <-got; s != "finished" {
+		t.Fatalf("in-flight request: %q", s)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
