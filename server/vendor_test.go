@@ -161,12 +161,23 @@ func TestVendorReads(t *testing.T) {
 		t.Fatalf("%v %s", err, r.body)
 	}
 	r = f.do("GET", "/v1/licenses", "", f.read, nil)
-	var ls struct{ Licenses []struct{ Customer string; Seats int; Overage_allowed bool } }
+	var ls struct {
+		Licenses []struct {
+			Customer        string
+			Seats           int
+			Overage_allowed bool
+		}
+	}
 	if json.Unmarshal(r.body, &ls); len(ls.Licenses) != 1 || ls.Licenses[0].Seats != 2 || !ls.Licenses[0].Overage_allowed {
 		t.Fatalf("%s", r.body)
 	}
 	r = f.do("GET", "/v1/customers", "", f.read, nil)
-	var cs struct{ Customers []struct{ Name string; Licenses int } }
+	var cs struct {
+		Customers []struct {
+			Name     string
+			Licenses int
+		}
+	}
 	if json.Unmarshal(r.body, &cs); len(cs.Customers) != 1 || cs.Customers[0].Licenses != 1 {
 		t.Fatalf("%s", r.body)
 	}
@@ -250,4 +261,3 @@ func TestTimeoutChangesNothing(t *testing.T) {
 		t.Fatalf("after: %d", r.status)
 	}
 }
-
