@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// serve → online activation of a request file made by 'seatkey request' →
+// the saved answer verifies offline with 'seatkey verify'; a vendor token
+// made by 'seatkey token create' reads the customers; cancelling stops it.
+func TestServeCLI(t *testing.T) {
+	dir := t.TempDir()
+	p := func(s string) string { return filepath.Join(dir, s) }
+	db := p("ledger.db")
+	if r := runCLI(t, nil, "keygen", "-o", p("v")); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "1",
+		"--expires", "2099-01-01", "--ledger", db, "-o", p("l.lic")); r.code != 0 {
+		t.Fatalf("mint: %+v", r)
+	}
+	tok := runCLI(t, nil, "token", "create", "--ledger", db, "--name", "billing", "--scope", "read")
+	secret := strings.TrimSpace(tok.stdout)
+	if tok.code != 0 || !strings.HasPrefix(secret, "skt_") || strings.Contains(tok.stderr, secret) {
+		t.Fatalf("token create: %+v", tok)
+	}
+	if r := runCLI(t, nil, "token", "create", "--ledger", db, "--name", "billing", "--scope", "read"); r.code != 1 {
+		t.Fatalf("duplicate name: %+v", r)
+	}
+	if r := runCLI(t, nil, "token", "create", "--ledger", db, "--name", "x", "--scope", "admin"); r.code != 2 {
+		t.Fatalf("bad scope: %+v", r)
+	}
+	if r := runCLI(t, nil, "token", "list", "--ledger", db); r.code != 0 || !strings.Contains(r.stdout, `"billing"`) || strings.Contains(r.stdout, secret) {
+		t.Fatalf("token list: %+v", r)
+	}
+	if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "--label", "server", "-o", p("server.req")); r.code != 0 {
+		t.Fatalf("request: %+v", r)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"serve", "--ledger", db, "--key", p("v.key"), "--listen", "127.0.0.1:0"}, io.Discard, &stderr, func(string) string { return "" }) }()
+	addr := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("server did not start: %s", stderr.String())
+	}
+	req, _ := os.ReadFile(p("server.req"))
+	resp, err := http.Post(base+"/v1/activations", "text/plain", bytes.NewReader(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("activate: %d %s", resp.StatusCode, act)
+	}
+	os.WriteFile(p("server.act"), act, 0o644)
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", p("server.act"), "--root", fixtures+"server", p("l.lic")); r.code != 0 {
+		t.Fatalf("the online activation does not verify offline: %+v", r)
+	}
+	hr, _ := http.NewRequest("GET", base+"/v1/customers", nil)
+	hr.Header.Set("Authorization", "Bearer "+secret)
+	resp, err = http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"Globex"`) {
+		t.Fatalf("customers: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d: %s", code, stderr.String())
+	}
+	if log := stderr.String(); !strings.Contains(log, "route=\"POST /v1/activations\" status=201") || strings.Contains(log, secret) {
+		t.Fatalf("log: %s", log)
+	}
+	if r := runCLI(t, nil, "serve", "--ledger", db, "--key", p("v.key"), "--tls-cert", "x"); r.code != 2 {
+		t.Fatalf("--tls-cert alone: %+v", r)
+	}
+}
