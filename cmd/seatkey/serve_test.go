@@ -20,8 +20,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // serve → online activation of a request file made by 'seatkey request' →
 // the saved answer verifies offline with 'seatkey verify'; a vendor token
@@ -59,7 +63,9 @@ func TestServeCLI(t *testing.T) {
 	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
 	var stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run([]string{"serve", "--ledger", db, "--key", p("v.key"), "--listen", "127.0.0.1:0"}, io.Discard, &stderr, func(string) string { return "" }) }()
+	go func() {
+		done <- run([]string{"serve", "--ledger", db, "--key", p("v.key"), "--listen", "127.0.0.1:0"}, io.Discard, &stderr, func(string) string { return "" })
+	}()
 	addr := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 	var base string
 	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
