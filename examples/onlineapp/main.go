@@ -170,4 +170,3 @@ func activateOnline(ctx context.Context, w io.Writer, c config, keys *verifier.K
 	fmt.Fprintf(w, "wrote %s: send it to the vendor and save the activation you get back as %s\n", filepath.Base(reqPath), filepath.Base(actPath))
 	return nil, fmt.Errorf("%w: activate offline with %s", errOffline, reqPath)
 }
-
