@@ -89,11 +89,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiError(http.StatusBadRequest, "malformed", err.Error()))
 		return
 	}
-	var res *issuer.Result
-	err = s.write(r.Context(), func() (err error) {
-		res, err = s.ledger.Activate(s.cfg.Key, b)
-		return err
-	})
+	res, err := s.activateBatched(r.Context(), b)
 	if err != nil {
 		s.metrics.activations.WithLabelValues("refused").Inc()
 		s.writeError(w, r, err)

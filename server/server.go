@@ -68,6 +68,7 @@ type Server struct {
 	// in SQLite's busy handler. Other processes are kept out by the ledger's
 	// own locking.
 	writes chan struct{}
+	batch  batcher
 }
 
 // New returns a Server over c.Ledger.

@@ -1,0 +1,86 @@
+package issuer
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/seatkey/seatkey/license"
+)
+
+// A batch gives the same answers and leaves the same ledger as the same
+// requests activated one by one: seats, same device, replay, refusals and a
+// suspension in the middle that later requests of the customer see.
+func TestActivateBatchIsActivateInOrder(t *testing.T) {
+	k := testIssuerKey(t)
+	a := mintFor(t, k, "Alpha", 3, license.Subscription, 0)
+	b := mintFor(t, k, "Bravo", 5, license.Subscription, 0)
+	replay := requestFor(t, a, syntheticMachine(2), "m2", false)
+	batch := [][]byte{
+		requestFor(t, a, syntheticMachine(1), "m1", false),
+		replay,
+		requestFor(t, a, syntheticMachine(1), "m1 again", false),
+		replay,
+		[]byte("not a request"),
+		requestFor(t, a, syntheticMachine(3), "m3", false),
+		requestFor(t, a, syntheticMachine(4), "m4", false), // no seat left
+		requestFor(t, b, syntheticMachine(9), "b9 back", false),
+		requestFor(t, b, syntheticMachine(10), "b10", false), // Bravo is suspended by then
+		requestFor(t, a, syntheticMachine(5), "m5", false),
+	}
+	prepare := func() *Ledger {
+		l, _ := newLedger(t)
+		l.RecommissionLimit = 0
+		r, err := l.Activate(k, requestFor(t, b, syntheticMachine(9), "b9", false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Decommission(r.Device); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	describe := func(r *Result, err error) string {
+		for _, e := range []error{ErrSeatsExhausted, ErrSuspended, ErrRequestRefused} {
+			if errors.Is(err, e) {
+				return "error: " + e.Error()
+			}
+		}
+		if err != nil {
+			return "unexpected: " + err.Error()
+		}
+		return fmt.Sprintf("%s %q", r.Outcome, r.Label)
+	}
+	seq, bat := prepare(), prepare()
+	var want []string
+	for _, req := range batch {
+		want = append(want, describe(seq.Activate(k, req)))
+	}
+	t.Logf("one by one: %q", want)
+	results, errs := bat.ActivateBatch(k, batch)
+	for i := range batch {
+		if (results[i] == nil) == (errs[i] == nil) {
+			t.Fatalf("request %d: result %v and error %v", i, results[i], errs[i])
+		}
+		if got := describe(results[i], errs[i]); got != want[i] {
+			t.Errorf("request %d: batch %s, one by one %s", i, got, want[i])
+		}
+	}
+	for _, lic := range [][]byte{a, b} {
+		if s, w := seatsUsed(t, bat, lic), seatsUsed(t, seq, lic); s != w {
+			t.Errorf("seats used: batch %d, one by one %d", s, w)
+		}
+	}
+	count := func(l *Ledger, q string) (n int) {
+		if err := l.db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, q := range []string{`SELECT COUNT(*) FROM devices`, `SELECT COUNT(*) FROM activations`, `SELECT COUNT(*) FROM customers WHERE suspended = 1`,
+		`SELECT COUNT(*) FROM notifications`, `SELECT COUNT(*) FROM events`, `SELECT COUNT(*) FROM device_digests`} {
+		if s, w := count(bat, q), count(seq, q); s != w {
+			t.Errorf("%s: batch %d, one by one %d", q, s, w)
+		}
+	}
+}
