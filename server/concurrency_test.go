@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -47,6 +48,58 @@ func TestConcurrentActivationsNeverOversell(t *testing.T) {
 	}
 	if c := f.counts(); c["devices"] != seats || c["activations"] != seats {
 		t.Fatalf("ledger: %v", c)
+	}
+}
+
+// Activations, returns and check-ins racing on one license: at no point does
+// the ledger hold more active devices than seats, and every answer is a
+// success or a refusal, never a 5xx.
+func TestConcurrentMixedTraffic(t *testing.T) {
+	f := newFixture(t)
+	const seats = 3
+	lic := f.mint("Globex", seats, license.Subscription, 0, false)
+	acts := make([][]byte, seats)
+	for i := range acts {
+		acts[i] = f.activated(lic, i)
+	}
+	var wg sync.WaitGroup
+	var fails sync.Map
+	post := func(path, ct string, body []byte) {
+		resp, err := f.ts.Client().Post(f.ts.URL+path, ct, bytesReader(body))
+		if err != nil {
+			fails.Store(err.Error(), true)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			fails.Store(path+" "+resp.Status, true)
+		}
+	}
+	for i := 0; i < seats; i++ {
+		proof := proofBody(t, acts[i], fpOf(i))
+		var reqs [][]byte
+		for j := 0; j < 4; j++ {
+			reqs = append(reqs, request(t, lic, 50+4*i+j, false))
+		}
+		wg.Add(3)
+		go func() { defer wg.Done(); post("/v1/returns", TypeJSON, proof) }()
+		go func() { defer wg.Done(); post("/v1/checkins", TypeJSON, proof) }()
+		go func() {
+			defer wg.Done()
+			for _, req := range reqs {
+				post("/v1/activations", TypeText, req)
+			}
+		}()
+	}
+	wg.Wait()
+	fails.Range(func(k, _ any) bool { t.Error(k); return true })
+	sums, _ := f.l.Summaries(issuer.Filter{})
+	if sums[0].Used > seats {
+		t.Fatalf("%d devices on %d seats", sums[0].Used, seats)
+	}
+	if c := f.counts(); c["devices"]-c["decommissioned"] != sums[0].Used {
+		t.Fatalf("ledger %v, summary %+v", c, sums[0])
 	}
 }
 

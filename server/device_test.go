@@ -378,3 +378,16 @@ type checkInJSON struct {
 		Same bool `json:"same_device"`
 	} `json:"match"`
 }
+
+// Check-ins follow the license: once it expires, the device is refused.
+func TestCheckInAfterTheLicenseExpired(t *testing.T) {
+	f := newFixture(t)
+	lic := f.mint("Globex", 5, license.Subscription, 0, false) // expires t0 + 1 year
+	act := f.activated(lic, 1)
+	f.clock.Advance(366 * 24 * time.Hour)
+	before := f.counts()
+	if r := f.checkIn(act, fpOf(1)); r.status != 403 || r.errCode(t) != "license_expired" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	sameCounts(t, before, f.counts())
+}
