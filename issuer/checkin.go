@@ -79,7 +79,7 @@ func (l *Ledger) prove(tx *sql.Tx, key *Key, token []byte, current *fingerprint.
 		return nil, err
 	}
 	if current.Scope != product {
-		return nil, fmt.Errorf("%w: %w: the fingerprint was taken for %q, the license is for %q", ErrBadActivation, fingerprint.ErrScope, current.Scope, product)
+		return nil, fmt.Errorf("%w: %w: the fingerprint was taken for %q, not for the license's product", ErrBadActivation, fingerprint.ErrScope, current.Scope)
 	}
 	kr, err := l.keyring(tx, key)
 	if err != nil {
