@@ -22,6 +22,7 @@ var onlineMigration = `CREATE TABLE api_tokens (
 		scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
 		hash BLOB NOT NULL UNIQUE,
 		created_at INTEGER NOT NULL,
+		expires_at INTEGER,
 		revoked INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE TABLE device_checkins (
@@ -51,7 +52,7 @@ const (
 
 // Errors about API tokens.
 var (
-	ErrBadToken    = errors.New("invalid or revoked API token")
+	ErrBadToken    = errors.New("invalid, expired or revoked API token")
 	ErrTokenExists = errors.New("an API token with this name exists")
 	ErrTokenName   = errors.New("token name must be 1 to 64 printable characters")
 )
@@ -62,11 +63,12 @@ const tokenPrefix = "skt_"
 
 // APIToken describes a vendor API token; the secret itself is never stored.
 type APIToken struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Scope     Scope     `json:"scope"`
-	CreatedAt time.Time `json:"created_at"`
-	Revoked   bool      `json:"revoked"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Scope     Scope      `json:"scope"`
+	CreatedAt time.Time  `json:"created_at"`
+	Expires   *time.Time `json:"expires,omitempty"` // nil: never
+	Revoked   bool       `json:"revoked"`
 }
 
 // Allows reports whether a token of scope s may do what need requires.
@@ -78,13 +80,21 @@ func hashToken(secret string) []byte {
 }
 
 // CreateAPIToken makes a new API token and returns its secret, which exists
-// only in the return value: the ledger keeps its SHA-256 hash.
-func (l *Ledger) CreateAPIToken(name string, scope Scope) (string, error) {
+// only in the return value: the ledger keeps its SHA-256 hash. A positive
+// validity makes it expire that long from now; zero, never.
+func (l *Ledger) CreateAPIToken(name string, scope Scope, validity time.Duration) (string, error) {
 	if name == "" || len(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return "", ErrTokenName
 	}
 	if scope != ScopeRead && scope != ScopeWrite {
 		return "", fmt.Errorf("scope %q: must be read or write", scope)
+	}
+	if validity < 0 {
+		return "", fmt.Errorf("token validity %s: must not be negative", validity)
+	}
+	var expires any
+	if validity > 0 {
+		expires = l.now().Add(validity).Unix()
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -99,7 +109,8 @@ func (l *Ledger) CreateAPIToken(name string, scope Scope) (string, error) {
 		if n > 0 {
 			return fmt.Errorf("%w: %q", ErrTokenExists, name)
 		}
-		if _, err := tx.Exec(`INSERT INTO api_tokens (name, scope, hash, created_at) VALUES (?, ?, ?, ?)`, name, string(scope), hashToken(secret), l.now().Unix()); err != nil {
+		if _, err := tx.Exec(`INSERT INTO api_tokens (name, scope, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			name, string(scope), hashToken(secret), l.now().Unix(), expires); err != nil {
 			return err
 		}
 		return l.event(tx, "api-token-created", 0, nil, nil, fmt.Sprintf("%q, scope %s", name, scope))
@@ -110,22 +121,37 @@ func (l *Ledger) CreateAPIToken(name string, scope Scope) (string, error) {
 	return secret, nil
 }
 
-// APITokenFor returns the live token whose secret this is, or ErrBadToken.
-// The lookup is by hash: the secret is never compared byte by byte.
+// APITokenFor returns the live token whose secret this is, or ErrBadToken
+// (unknown, expired or revoked). The lookup is by hash: the secret is never
+// compared byte by byte.
 func (l *Ledger) APITokenFor(secret string) (*APIToken, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {
 		return nil, ErrBadToken
 	}
-	var t APIToken
-	var created int64
-	err := l.db.QueryRow(`SELECT id, name, scope, created_at, revoked FROM api_tokens WHERE hash = ?`, hashToken(secret)).
-		Scan(&t.ID, &t.Name, &t.Scope, &created, &t.Revoked)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && t.Revoked) {
+	t, err := scanToken(l.db.QueryRow(`SELECT id, name, scope, created_at, expires_at, revoked FROM api_tokens WHERE hash = ?`, hashToken(secret)))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrBadToken
 	} else if err != nil {
 		return nil, err
 	}
+	if t.Revoked || (t.Expires != nil && !l.now().Before(*t.Expires)) {
+		return nil, ErrBadToken
+	}
+	return t, nil
+}
+
+func scanToken(row interface{ Scan(...any) error }) (*APIToken, error) {
+	var t APIToken
+	var created int64
+	var expires sql.NullInt64
+	if err := row.Scan(&t.ID, &t.Name, &t.Scope, &created, &expires, &t.Revoked); err != nil {
+		return nil, err
+	}
 	t.CreatedAt = time.Unix(created, 0).UTC()
+	if expires.Valid {
+		e := time.Unix(expires.Int64, 0).UTC()
+		t.Expires = &e
+	}
 	return &t, nil
 }
 
@@ -145,20 +171,18 @@ func (l *Ledger) RevokeAPIToken(name string) error {
 
 // APITokens lists every token (never a secret), oldest first.
 func (l *Ledger) APITokens() ([]APIToken, error) {
-	rows, err := l.db.Query(`SELECT id, name, scope, created_at, revoked FROM api_tokens ORDER BY id`)
+	rows, err := l.db.Query(`SELECT id, name, scope, created_at, expires_at, revoked FROM api_tokens ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []APIToken
 	for rows.Next() {
-		var t APIToken
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.Scope, &created, &t.Revoked); err != nil {
+		t, err := scanToken(rows)
+		if err != nil {
 			return nil, err
 		}
-		t.CreatedAt = time.Unix(created, 0).UTC()
-		out = append(out, t)
+		out = append(out, *t)
 	}
 	return out, rows.Err()
 }

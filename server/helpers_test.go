@@ -66,10 +66,10 @@ func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	f.ts = httptest.NewServer(f.srv)
-	if f.read, err = l.CreateAPIToken("reader", issuer.ScopeRead); err != nil {
+	if f.read, err = l.CreateAPIToken("reader", issuer.ScopeRead, 0); err != nil {
 		t.Fatal(err)
 	}
-	if f.write, err = l.CreateAPIToken("writer", issuer.ScopeWrite); err != nil {
+	if f.write, err = l.CreateAPIToken("writer", issuer.ScopeWrite, 0); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.ts.Close(); l.Close() })

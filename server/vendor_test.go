@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seatkey/seatkey/license"
 )
@@ -15,10 +16,15 @@ func TestVendorAuthentication(t *testing.T) {
 	lic := f.mint("Globex", 5, license.Subscription, 0, false)
 	lt, _ := license.Inspect(lic)
 	revokeBody := []byte(`{"target":"` + lt.Claims.ID.String() + `","reason":"abuse"}`)
-	revoked, _ := f.l.CreateAPIToken("old", "write")
+	revoked, _ := f.l.CreateAPIToken("old", "write", 0)
 	if err := f.l.RevokeAPIToken("old"); err != nil {
 		t.Fatal(err)
 	}
+	expiring, _ := f.l.CreateAPIToken("contractor", "write", 24*time.Hour)
+	if r := f.do("GET", "/v1/customers", "", expiring, nil); r.status != 200 {
+		t.Fatalf("token before expiry: %d %s", r.status, r.body)
+	}
+	f.clock.Advance(24 * time.Hour)
 	for _, tc := range []struct {
 		name, method, path, auth string
 		body                     []byte
@@ -30,6 +36,8 @@ func TestVendorAuthentication(t *testing.T) {
 		{"made-up token", "GET", "/v1/devices", "Bearer skt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil, 401, "unauthorized"},
 		{"token without prefix", "GET", "/v1/devices", "Bearer " + strings.TrimPrefix(f.read, "skt_"), nil, 401, "unauthorized"},
 		{"revoked token", "GET", "/v1/licenses", "Bearer " + revoked, nil, 401, "unauthorized"},
+		{"expired token", "GET", "/v1/licenses", "Bearer " + expiring, nil, 401, "unauthorized"},
+		{"expired write token cannot revoke", "POST", "/v1/revocations", "Bearer " + expiring, revokeBody, 401, "unauthorized"},
 		{"read token cannot revoke", "POST", "/v1/revocations", "Bearer " + f.read, revokeBody, 403, "insufficient_scope"},
 		{"read token cannot publish", "POST", "/v1/revocations/publish", "Bearer " + f.read, nil, 403, "insufficient_scope"},
 		{"read token cannot unsuspend", "POST", "/v1/customers/Globex/unsuspend", "Bearer " + f.read, nil, 403, "insufficient_scope"},

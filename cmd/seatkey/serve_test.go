@@ -52,7 +52,11 @@ func TestServeCLI(t *testing.T) {
 	if r := runCLI(t, nil, "token", "create", "--ledger", db, "--name", "x", "--scope", "admin"); r.code != 2 {
 		t.Fatalf("bad scope: %+v", r)
 	}
-	if r := runCLI(t, nil, "token", "list", "--ledger", db); r.code != 0 || !strings.Contains(r.stdout, `"billing"`) || strings.Contains(r.stdout, secret) {
+	if r := runCLI(t, nil, "token", "create", "--ledger", db, "--name", "temp", "--scope", "write", "--valid-for", "1h"); r.code != 0 {
+		t.Fatalf("token create --valid-for: %+v", r)
+	}
+	if r := runCLI(t, nil, "token", "list", "--ledger", db); r.code != 0 || !strings.Contains(r.stdout, `"billing"`) || strings.Contains(r.stdout, secret) ||
+		!strings.Contains(r.stdout, "never expires") || !strings.Contains(r.stdout, "live    created") {
 		t.Fatalf("token list: %+v", r)
 	}
 	if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "--label", "server", "-o", p("server.req")); r.code != 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/seatkey/seatkey/issuer"
 )
@@ -20,6 +21,7 @@ revocation lists. revoke stops a token at once.`)
 	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
 	name := fs.String("name", "", "token `NAME` (who or what uses it)")
 	scope := fs.String("scope", "", "read or write")
+	validFor := fs.Duration("valid-for", 0, "the token expires after this `DURATION` (such as 2160h); 0: never")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -29,8 +31,8 @@ revocation lists. revoke stops a token at once.`)
 	}
 	switch fs.Arg(0) {
 	case "create":
-		if *name == "" || (*scope != "read" && *scope != "write") {
-			return usagef("create needs --name and --scope read|write")
+		if *name == "" || (*scope != "read" && *scope != "write") || *validFor < 0 {
+			return usagef("create needs --name, --scope read|write and a --valid-for that is not negative")
 		}
 	case "revoke":
 		if *name == "" {
@@ -47,7 +49,7 @@ revocation lists. revoke stops a token at once.`)
 	defer l.Close()
 	switch fs.Arg(0) {
 	case "create":
-		secret, err := l.CreateAPIToken(*name, issuer.Scope(*scope))
+		secret, err := l.CreateAPIToken(*name, issuer.Scope(*scope), *validFor)
 		if err != nil {
 			return err
 		}
@@ -75,11 +77,17 @@ revocation lists. revoke stops a token at once.`)
 		return e.printJSON(ts)
 	}
 	for _, t := range ts {
-		state := "live"
+		state, until := "live", "never expires"
+		if t.Expires != nil {
+			until = "expires " + t.Expires.Format("2006-01-02 15:04")
+			if !time.Now().Before(*t.Expires) {
+				state = "expired"
+			}
+		}
 		if t.Revoked {
 			state = "revoked"
 		}
-		fmt.Fprintf(e.stdout, "%-24q %-5s %-7s created %s\n", t.Name, t.Scope, state, t.CreatedAt.Format("2006-01-02 15:04"))
+		fmt.Fprintf(e.stdout, "%-24q %-5s %-7s created %s, %s\n", t.Name, t.Scope, state, t.CreatedAt.Format("2006-01-02 15:04"), until)
 	}
 	return nil
 }
