@@ -69,4 +69,3 @@ func FuzzCheckInEndpoint(f *testing.F) {
 		return [][]byte{proofBody(f, act, fpOf(1)), proofBody(f, act, fpOf(2))}
 	})
 }
-

@@ -65,6 +65,7 @@ func BenchmarkLoad(b *testing.B) {
 	statuses := map[int]int{}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < clients; c++ {
@@ -100,6 +101,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 
 	fivexx, granted := 0, statuses[201]
@@ -134,9 +136,11 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(float64(oversold), "oversold")
 	b.ReportMetric(inserts, "bare-inserts/s")
 	b.ReportMetric(rate/inserts, "ratio-to-insert")
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/activation")
 	if b.N >= 100 {
-		b.Logf("%d activations (%d granted, %d seats_exhausted) by %d clients in %v: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms; bare INSERT %.0f/s; ratio %.2f",
-			b.N, granted, statuses[409], clients, elapsed.Round(time.Millisecond), rate, pct(0.5), pct(0.99), pct(1), inserts, rate/inserts)
+		b.Logf("%d activations (%d granted, %d seats_exhausted) by %d clients in %v: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms; bare INSERT %.0f/s; ratio %.2f; process CPU %.2f ms per activation (server and clients), %.0f%% of one core",
+			b.N, granted, statuses[409], clients, elapsed.Round(time.Millisecond), rate, pct(0.5), pct(0.99), pct(1), inserts, rate/inserts,
+			float64(cpu)/1e6/float64(b.N), 100*cpu.Seconds()/elapsed.Seconds())
 	}
 }
 
