@@ -15,8 +15,11 @@ import (
 // onlineMigration adds what the licensing server needs: vendor API tokens
 // (stored as SHA-256 hashes only), the check-in state of each device and the
 // signed revocation lists as published, so the server can hand out the latest.
+// It also indexes device_digests by device: every activation deletes a
+// device's digests by device ID, which without it scans the whole table.
 // It is appended at the end of migrations.
-var onlineMigration = `CREATE TABLE api_tokens (
+var onlineMigration = `CREATE INDEX IF NOT EXISTS device_digests_device ON device_digests(device_id);
+	CREATE TABLE api_tokens (
 		id INTEGER PRIMARY KEY,
 		name TEXT NOT NULL UNIQUE,
 		scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
