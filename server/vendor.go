@@ -211,15 +211,16 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiError(http.StatusBadRequest, "bad_parameter", "reason: "+err.Error()))
 		return
 	}
+	if (reason == license.ReasonRetired || reason == license.ReasonKeyCompromise) && !strings.HasPrefix(req.Target, "key_") {
+		s.writeError(w, r, apiError(http.StatusBadRequest, "bad_parameter", "reason "+reason.String()+" applies to signing keys (key_...) only"))
+		return
+	}
 	var already bool
 	err = s.write(r.Context(), func() (err error) {
 		already, err = s.ledger.Revoke(req.Target, reason, req.At)
 		return err
 	})
 	if err != nil {
-		if _, known := classify(err); !known && strings.Contains(err.Error(), "applies to keys only") {
-			err = apiError(http.StatusBadRequest, "bad_parameter", err.Error())
-		}
 		s.writeError(w, r, err)
 		return
 	}
