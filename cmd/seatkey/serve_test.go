@@ -94,6 +94,28 @@ func TestServeCLI(t *testing.T) {
 	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", p("server.act"), "--root", fixtures+"server", p("l.lic")); r.code != 0 {
 		t.Fatalf("the online activation does not verify offline: %+v", r)
 	}
+	// The same through 'seatkey online' on the laptop: no seat left (one-seat license).
+	if r := runCLI(t, nil, "online", "activate", "--server", base, "--license", p("l.lic"), "--root", fixtures+"laptop", "--pub", p("v.pub"), "-o", p("laptop.act")); r.code != 1 || !strings.Contains(r.stderr, "seats_exhausted") {
+		t.Fatalf("online activate on a full license: %+v", r)
+	}
+	if r := runCLI(t, nil, "online", "checkin", "--server", base, "--license", p("l.lic"), "--activation", p("server.act"), "--root", fixtures+"server"); r.code != 0 || !strings.Contains(r.stdout, "1 check-ins") {
+		t.Fatalf("online checkin: %+v", r)
+	}
+	if r := runCLI(t, nil, "online", "checkin", "--server", base, "--license", p("l.lic"), "--activation", p("server.act"), "--root", fixtures+"laptop"); r.code != 1 || !strings.Contains(r.stderr, "device_mismatch") {
+		t.Fatalf("online checkin from the laptop: %+v", r)
+	}
+	if r := runCLI(t, nil, "online", "return", "--server", base, "--license", p("l.lic"), "--activation", p("server.act"), "--root", fixtures+"server"); r.code != 0 {
+		t.Fatalf("online return: %+v", r)
+	}
+	if r := runCLI(t, nil, "online", "activate", "--server", base, "--license", p("l.lic"), "--root", fixtures+"laptop", "--pub", p("v.pub"), "-o", p("laptop.act"), "--json"); r.code != 0 || !strings.Contains(r.stdout, `"outcome": "new-device"`) {
+		t.Fatalf("online activate after the return: %+v", r)
+	}
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", p("laptop.act"), "--root", fixtures+"laptop", p("l.lic")); r.code != 0 {
+		t.Fatalf("online activation does not verify offline: %+v", r)
+	}
+	if r := runCLI(t, nil, "online", "crl", "--server", base, "--pub", p("v.pub"), "-o", p("x.crl")); r.code != 1 || !strings.Contains(r.stderr, "no_revocation_list") {
+		t.Fatalf("online crl before any list: %+v", r)
+	}
 	hr, _ := http.NewRequest("GET", base+"/v1/customers", nil)
 	hr.Header.Set("Authorization", "Bearer "+secret)
 	resp, err = http.DefaultClient.Do(hr)
