@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -69,7 +70,7 @@ func (s *Server) leadBatch() {
 		live, bodies = append(live, p), append(bodies, p.body)
 	}
 	if len(live) > 0 {
-		results, errs := s.ledger.ActivateBatch(s.cfg.Key, bodies)
+		results, errs := s.activateBatch(bodies)
 		for i, p := range live {
 			p.res, p.err = results[i], errs[i]
 			close(p.done)
@@ -84,4 +85,19 @@ func (s *Server) leadBatch() {
 	}
 	b.mu.Unlock()
 	go s.leadBatch()
+}
+
+// activateBatch is the ledger call, with a panic turned into an error for
+// every request of the batch, so that one bad request cannot leave the others
+// waiting for ever or stop the batcher.
+func (s *Server) activateBatch(bodies [][]byte) (results []*issuer.Result, errs []error) {
+	defer func() {
+		if v := recover(); v != nil {
+			results, errs = make([]*issuer.Result, len(bodies)), make([]error, len(bodies))
+			for i := range errs {
+				errs[i] = fmt.Errorf("activation batch panicked: %v", v)
+			}
+		}
+	}()
+	return s.ledger.ActivateBatch(s.cfg.Key, bodies)
 }
