@@ -114,11 +114,15 @@ func (l *Ledger) prove(tx *sql.Tx, key *Key, token []byte, current *fingerprint.
 		return nil, ErrUnknownActivation
 	}
 	var revoked string
-	err = tx.QueryRow(`SELECT kind FROM revocations WHERE active = 1 AND ((kind = 'license' AND id = ?) OR (kind = 'activation' AND id = ?) OR (kind = 'key' AND id = ? AND (reason <> ? OR at < ?))) LIMIT 1`,
-		c.License[:], c.ID[:], m.KID, int(license.ReasonRetired), c.IssuedAt.Unix()).Scan(&revoked)
-	if err == nil {
-		return nil, fmt.Errorf("%w: %w: the %s is revoked", ErrBadActivation, verifier.ErrRevoked, revoked)
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	var reason int
+	err = tx.QueryRow(`SELECT kind, reason FROM revocations WHERE active = 1 AND ((kind = 'license' AND id = ?) OR (kind = 'activation' AND id = ?) OR (kind = 'key' AND id = ? AND (reason <> ? OR at < ?))) LIMIT 1`,
+		c.License[:], c.ID[:], m.KID, int(license.ReasonRetired), c.IssuedAt.Unix()).Scan(&revoked, &reason)
+	switch {
+	case err == nil && revoked == "key" && license.Reason(reason) == license.ReasonRetired:
+		return nil, fmt.Errorf("%w: %w: the activation was issued after its signing key was retired", ErrBadActivation, verifier.ErrKeyRetired)
+	case err == nil:
+		return nil, fmt.Errorf("%w: %w: the %s is revoked (%s)", ErrBadActivation, verifier.ErrRevoked, revoked, license.Reason(reason))
+	case !errors.Is(err, sql.ErrNoRows):
 		return nil, err
 	}
 	return p, nil

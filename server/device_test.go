@@ -391,3 +391,45 @@ func TestCheckInAfterTheLicenseExpired(t *testing.T) {
 	}
 	sameCounts(t, before, f.counts())
 }
+
+// The rest of the ledger's and verifier's refusals, each through the API.
+func TestMoreRefusals(t *testing.T) {
+	f := newFixture(t)
+	// A perpetual license whose support has ended cannot return a seat.
+	perp := f.mint("Globex", 5, license.Perpetual, 0, false) // upgrades until t0 + 1 year
+	pact := f.activated(perp, 1)
+	// A license not valid yet cannot activate.
+	later, _ := f.key.Mint(license.Claims{Vendor: "Acme", Customer: "Globex", Product: product, Edition: "pro", Seats: 5,
+		Kind: license.Subscription, IssuedAt: t0.Add(-time.Hour), NotBefore: t0.Add(30 * 24 * time.Hour), Expires: t0.AddDate(1, 0, 0)})
+	// An activation issued after its signing key was retired.
+	sub := f.mint("Globex", 5, license.Subscription, 0, false)
+	sact := f.activated(sub, 2)
+	if _, err := f.l.Revoke(f.key.ID().String(), license.ReasonRetired, t0.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, ct string
+		body           []byte
+		status         int
+		code           string
+	}{
+		{"not yet valid", "/v1/activations", TypeText, request(t, later, 3, false), 403, "license_not_yet_valid"},
+		{"key retired before the activation", "/v1/checkins", TypeJSON, proofBody(t, sact, fpOf(2)), 403, "key_retired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.counts()
+			r := f.do("POST", tc.path, tc.ct, "", tc.body)
+			if r.status != tc.status || r.errCode(t) != tc.code {
+				t.Fatalf("got %d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+			sameCounts(t, before, f.counts())
+		})
+	}
+	f.l.Unrevoke(f.key.ID().String())
+	f.clock.Advance(366 * 24 * time.Hour) // support ended; the license itself never expires
+	before := f.counts()
+	if r := f.do("POST", "/v1/returns", TypeJSON, "", proofBody(t, pact, fpOf(1))); r.status != 409 || r.errCode(t) != "no_support" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	sameCounts(t, before, f.counts())
+}
