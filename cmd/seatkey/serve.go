@@ -50,6 +50,9 @@ TLS-terminating proxy.`)
 	if *key == "" || *ledgerPath == "" || fs.NArg() != 0 {
 		return usagef("need --ledger and --key")
 	}
+	if strings.HasPrefix(*ledgerPath, "postgres://") || strings.HasPrefix(*ledgerPath, "postgresql://") {
+		return usagef("PostgreSQL ledgers are not implemented yet: --ledger takes an SQLite file")
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}

@@ -134,6 +134,12 @@ func TestServeCLI(t *testing.T) {
 	if log := stderr.String(); !strings.Contains(log, "route=\"POST /v1/activations\" status=201") || strings.Contains(log, secret) {
 		t.Fatalf("log: %s", log)
 	}
+	if r := runCLI(t, nil, "serve", "--ledger", "postgres://localhost/seatkey", "--key", p("v.key")); r.code != 2 || !strings.Contains(r.stderr, "not implemented") {
+		t.Fatalf("postgres DSN: %+v", r)
+	}
+	if _, err := os.Stat("postgres:"); err == nil {
+		t.Fatal("a postgres DSN created a file")
+	}
 	if r := runCLI(t, nil, "serve", "--ledger", db, "--key", p("v.key"), "--tls-cert", "x"); r.code != 2 {
 		t.Fatalf("--tls-cert alone: %+v", r)
 	}
