@@ -200,11 +200,21 @@ func (l *Ledger) CheckIn(key *Key, activationToken []byte, current *fingerprint.
 	return res, nil
 }
 
-// flagDuplicate marks the device a suspected duplicate and records why.
+// flagDuplicate marks the device a suspected duplicate and records why. Only
+// the first suspicion is an event: whoever holds a copied activation cannot
+// grow the ledger by repeating it.
 func (l *Ledger) flagDuplicate(tx *sql.Tx, p *proof, why string) error {
 	c := p.claims
-	if _, err := tx.Exec(`INSERT INTO device_checkins (device_id, activation_id, last_seen, fingerprint_hash, suspected_duplicate) VALUES (?, ?, 0, x'', 1)
-		ON CONFLICT (device_id) DO UPDATE SET suspected_duplicate = 1`, c.Device[:], c.ID[:]); err != nil {
+	var flagged bool
+	err := tx.QueryRow(`SELECT suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).Scan(&flagged)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if flagged {
+		return nil
+	}
+	if _, err := tx.Exec(`INSERT INTO device_checkins (device_id, activation_id, last_seen, fingerprint_hash, suspected_duplicate) VALUES (?, ?, 0, ?, 1)
+		ON CONFLICT (device_id) DO UPDATE SET suspected_duplicate = 1`, c.Device[:], c.ID[:], []byte{}); err != nil {
 		return err
 	}
 	return l.event(tx, "suspected-duplicate", p.custID, c.License[:], c.Device[:], fmt.Sprintf("activation %s: %s", c.ID, why))

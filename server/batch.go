@@ -70,6 +70,7 @@ func (s *Server) leadBatch() {
 		live, bodies = append(live, p), append(bodies, p.body)
 	}
 	if len(live) > 0 {
+		s.metrics.batchSize.Observe(float64(len(live)))
 		results, errs := s.activateBatch(bodies)
 		for i, p := range live {
 			p.res, p.err = results[i], errs[i]

@@ -182,6 +182,20 @@ func TestCheckInFromAnotherMachineIsFlagged(t *testing.T) {
 	}
 	after["flagged"], after["events"], after["device_checkins"] = before["flagged"], before["events"], before["device_checkins"]
 	sameCounts(t, before, after)
+	// Repeating it is refused the same way and records nothing more.
+	before = f.counts()
+	for i := 0; i < 5; i++ {
+		if r := f.checkIn(act, fpOf(3+i)); r.status != 403 || r.errCode(t) != "device_mismatch" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	sameCounts(t, before, f.counts())
+	// The genuine machine still checks in, and the flag shows.
+	r = f.checkIn(act, fpOf(1))
+	var res checkInJSON
+	if json.Unmarshal(r.body, &res); r.status != 200 || !res.SuspectedDuplicate {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
 }
 
 // Two machines that both match the enrolled fingerprint (clones that share

@@ -13,6 +13,7 @@ type metrics struct {
 	checkins    *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
+	batchSize   prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -35,8 +36,13 @@ func newMetrics() *metrics {
 			Help:    "Time from request to response, by route pattern and status class.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "status"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "seatkey_activation_batch_size",
+			Help:    "Activations written per ledger transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
 	}
-	m.reg.MustRegister(m.activations, m.checkins, m.refusals, m.latency,
+	m.reg.MustRegister(m.activations, m.checkins, m.refusals, m.latency, m.batchSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

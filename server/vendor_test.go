@@ -244,6 +244,7 @@ func TestMetrics(t *testing.T) {
 		`seatkey_refusals_total{code="seats_exhausted"} 2`,
 		`seatkey_http_request_duration_seconds_count{route="POST /v1/activations",status="2xx"} 1`,
 		`seatkey_http_request_duration_seconds_count{route="POST /v1/activations",status="4xx"} 2`,
+		`seatkey_activation_batch_size_count 3`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
