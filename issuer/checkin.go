@@ -254,32 +254,42 @@ type Seen struct {
 	SuspectedDuplicate bool      `json:"suspected_duplicate"`
 }
 
-// CheckIns returns the check-in state of the devices the filter selects
-// that have checked in or been flagged.
-func (l *Ledger) CheckIns(f Filter) (map[activation.DeviceID]Seen, error) {
+// EachDeviceSeen calls fn for every device the filter selects, in the order
+// of EachDevice, with its check-in state, streaming rows.
+func (l *Ledger) EachDeviceSeen(f Filter, fn func(*Device, Seen) error) error {
 	w, args := f.where()
-	rows, err := l.db.Query(`SELECT k.device_id, k.last_seen, k.checkins, k.suspected_duplicate FROM device_checkins k
-		JOIN devices d ON d.id = k.device_id JOIN licenses l ON l.id = d.license_id JOIN customers c ON c.id = l.customer_id`+w, args...)
+	rows, err := l.db.Query(`SELECT l.id, c.name, d.id, d.label, d.status, d.failover, d.overage, l.overage_price_cents, d.first_activated, d.last_activated,
+		COALESCE(k.last_seen, 0), COALESCE(k.checkins, 0), COALESCE(k.suspected_duplicate, 0)
+		FROM devices d JOIN licenses l ON l.id = d.license_id JOIN customers c ON c.id = l.customer_id
+		LEFT JOIN device_checkins k ON k.device_id = d.id`+w+` ORDER BY l.id, d.first_activated, d.id`, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	out := map[activation.DeviceID]Seen{}
+	var d Device
+	var lic, dev []byte
+	var price, first, last, seen int64
 	for rows.Next() {
-		var id []byte
 		var s Seen
-		var at int64
-		if err := rows.Scan(&id, &at, &s.CheckIns, &s.SuspectedDuplicate); err != nil {
-			return nil, err
+		if err := rows.Scan(&lic, &d.Customer, &dev, &d.Label, &d.Status, &d.Failover, &d.Overage, &price, &first, &last,
+			&seen, &s.CheckIns, &s.SuspectedDuplicate); err != nil {
+			return err
 		}
-		if at > 0 {
-			s.LastSeen = time.Unix(at, 0).UTC()
+		copy(d.License[:], lic)
+		copy(d.ID[:], dev)
+		d.PriceCents = 0
+		if d.Overage {
+			d.PriceCents = price
 		}
-		var d activation.DeviceID
-		copy(d[:], id)
-		out[d] = s
+		d.FirstActivated, d.LastActivated = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+		if seen > 0 {
+			s.LastSeen = time.Unix(seen, 0).UTC()
+		}
+		if err := fn(&d, s); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // Customer is one customer's account.

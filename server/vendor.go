@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -92,9 +95,10 @@ type DeviceInfo struct {
 	Inactive           bool       `json:"inactive,omitempty"`
 }
 
-// devices is GET /v1/devices[?customer=&license=&inactive_for=DURATION]. With
-// inactive_for, only devices in use (not decommissioned) that have not checked
-// in (or, never having checked in, not been activated) for that long.
+// devices is GET /v1/devices[?customer=&license=&inactive_for=DURATION],
+// streamed. With inactive_for, only devices in use (not decommissioned) that
+// have not checked in (or, never having checked in, not been activated) for
+// that long.
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	f, err := filter(r)
 	if err != nil {
@@ -108,24 +112,21 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	seen, err := s.ledger.CheckIns(f)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.ReportTimeout))
 	now := s.ledger.Now()
-	out := []DeviceInfo{}
-	err = s.ledger.EachDevice(f, func(d *issuer.Device) error {
-		di := DeviceInfo{Device: *d}
+	w.Header().Set("Content-Type", "application/json")
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 32<<10)
+	enc := json.NewEncoder(bw)
+	bw.WriteString(`{"devices":[`)
+	first := true
+	err = s.ledger.EachDeviceSeen(f, func(d *issuer.Device, st issuer.Seen) error {
+		di := DeviceInfo{Device: *d, CheckIns: st.CheckIns, SuspectedDuplicate: st.SuspectedDuplicate}
 		last := d.LastActivated
-		if st, ok := seen[d.ID]; ok {
-			di.CheckIns, di.SuspectedDuplicate = st.CheckIns, st.SuspectedDuplicate
-			if !st.LastSeen.IsZero() {
-				t := st.LastSeen
-				di.LastSeen = &t
-				if t.After(last) {
-					last = t
-				}
+		if !st.LastSeen.IsZero() {
+			di.LastSeen = &st.LastSeen
+			if st.LastSeen.After(last) {
+				last = st.LastSeen
 			}
 		}
 		if inactive > 0 {
@@ -134,14 +135,23 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 			}
 			di.Inactive = true
 		}
-		out = append(out, di)
-		return nil
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		return enc.Encode(di)
 	})
 	if err != nil {
-		s.writeError(w, r, err)
+		if cw.n == 0 { // nothing sent yet: a proper error
+			w.Header().Del("Content-Type")
+			s.writeError(w, r, err)
+			return
+		}
+		s.log.ErrorContext(r.Context(), "device list failed mid-stream", "request_id", requestID(r.Context()), "error", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+	bw.WriteString("]}\n")
+	bw.Flush()
 }
 
 // report is GET /v1/report?format=csv|json, streamed.
@@ -273,4 +283,16 @@ func (s *Server) unsuspend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customer": name, "suspended": false})
+}
+
+// countingWriter counts the bytes that reached the client.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }
