@@ -110,7 +110,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/customers", read(s.customers))
 	s.mux.Handle("GET /v1/licenses", read(s.licenses))
 	s.mux.Handle("GET /v1/devices", s.vendor(issuer.ScopeRead, s.devices)) // streams: its own deadline
-	s.mux.Handle("GET /v1/report", s.vendor(issuer.ScopeRead, s.report)) // streams: its own deadline
+	s.mux.Handle("GET /v1/report", s.vendor(issuer.ScopeRead, s.report))   // streams: its own deadline
 	s.mux.Handle("POST /v1/revocations", write(s.revoke))
 	s.mux.Handle("POST /v1/revocations/publish", write(s.publish))
 	s.mux.Handle("POST /v1/customers/{name}/unsuspend", write(s.unsuspend))
