@@ -71,7 +71,9 @@ func (s *Server) leadBatch() {
 	}
 	if len(live) > 0 {
 		s.metrics.batchSize.Observe(float64(len(live)))
+		s.ledger.Actor = s.actor + ":device"
 		results, errs := s.activateBatch(bodies)
+		s.ledger.Actor = s.actor
 		for i, p := range live {
 			p.res, p.err = results[i], errs[i]
 			close(p.done)

@@ -40,7 +40,10 @@ const (
 	DefaultShutdownGrace      = 30 * time.Second
 )
 
-// Config is what a Server needs. Ledger and Key are required.
+// Config is what a Server needs. Ledger and Key are required. The server
+// records who changed the ledger by setting its Actor around each write:
+// the Actor it had, then ":device" or ":token:NAME"; nothing else may write
+// through the same *issuer.Ledger while the server runs.
 type Config struct {
 	Ledger *issuer.Ledger
 	Key    *issuer.Key // signs activations and revocation lists
@@ -70,6 +73,7 @@ type Server struct {
 	// own locking.
 	writes chan struct{}
 	batch  batcher
+	actor  string // the ledger's Actor when the server was made
 }
 
 // New returns a Server over c.Ledger.
@@ -92,7 +96,7 @@ func New(c Config) (*Server, error) {
 	if c.Vendor == "" {
 		c.Vendor = "seatkey"
 	}
-	s := &Server{cfg: c, ledger: c.Ledger, log: c.Logger, mux: http.NewServeMux(), metrics: newMetrics(), writes: make(chan struct{}, 1)}
+	s := &Server{cfg: c, ledger: c.Ledger, log: c.Logger, mux: http.NewServeMux(), metrics: newMetrics(), writes: make(chan struct{}, 1), actor: c.Ledger.Actor}
 	s.routes()
 	return s, nil
 }
@@ -236,8 +240,9 @@ func readBody(w http.ResponseWriter, r *http.Request, types ...string) ([]byte, 
 	return b, mt, nil
 }
 
-// write runs f as this process's only ledger writer; a request whose
-// context ends while it waits is not run at all.
+// write runs f as this process's only ledger writer, with the ledger's
+// actor naming who asked (actor); a request whose context ends while it
+// waits is not run at all.
 func (s *Server) write(ctx context.Context, f func() error) error {
 	select {
 	case s.writes <- struct{}{}:
@@ -248,6 +253,11 @@ func (s *Server) write(ctx context.Context, f func() error) error {
 	if ctx.Err() != nil {
 		return apiError(http.StatusServiceUnavailable, "timeout", "the server is busy; retrying is safe")
 	}
+	s.ledger.Actor = s.actor + ":device"
+	if t, ok := ctx.Value(tokenKey{}).(*issuer.APIToken); ok {
+		s.ledger.Actor = s.actor + ":token:" + t.Name
+	}
+	defer func() { s.ledger.Actor = s.actor }()
 	return f()
 }
 

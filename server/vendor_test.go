@@ -1,6 +1,7 @@
 package server
 
 import (
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -61,6 +62,17 @@ func TestVendorAuthentication(t *testing.T) {
 	}
 	if r := f.do("POST", "/v1/revocations", TypeJSON, f.write, revokeBody); r.status != 200 || !strings.Contains(string(r.body), `"already_revoked":true`) {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+	// The ledger records which token did it.
+	db, _ := sql.Open("sqlite", "file:"+f.dbPath+"?mode=ro")
+	defer db.Close()
+	var actor string
+	if err := db.QueryRow(`SELECT actor FROM events WHERE kind = 'revoked'`).Scan(&actor); err != nil || actor != "test:token:writer" {
+		t.Fatalf("actor %q %v", actor, err)
+	}
+	f.activated(lic, 1)
+	if err := db.QueryRow(`SELECT actor FROM events WHERE kind = 'activated'`).Scan(&actor); err != nil || actor != "test:device" {
+		t.Fatalf("actor %q %v", actor, err)
 	}
 }
 
