@@ -116,6 +116,19 @@ func TestServeCLI(t *testing.T) {
 	if r := runCLI(t, nil, "online", "crl", "--server", base, "--pub", p("v.pub"), "-o", p("x.crl")); r.code != 1 || !strings.Contains(r.stderr, "no_revocation_list") {
 		t.Fatalf("online crl before any list: %+v", r)
 	}
+	// A vendor publishes a list through the API; the machine fetches and verifies it.
+	wtok := runCLI(t, nil, "token", "create", "--ledger", db, "--name", "ops", "--scope", "write")
+	pr, _ := http.NewRequest("POST", base+"/v1/revocations/publish", nil)
+	pr.Header.Set("Authorization", "Bearer "+strings.TrimSpace(wtok.stdout))
+	if resp, err := http.DefaultClient.Do(pr); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("publish: %v %v", resp, err)
+	}
+	if r := runCLI(t, nil, "online", "crl", "--server", base, "--pub", p("v.pub"), "-o", p("x.crl")); r.code != 0 || !strings.Contains(r.stderr, "revocation list 1") {
+		t.Fatalf("online crl: %+v", r)
+	}
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--crl", p("x.crl"), p("l.lic")); r.code != 0 {
+		t.Fatalf("verify with the fetched list: %+v", r)
+	}
 	hr, _ := http.NewRequest("GET", base+"/v1/customers", nil)
 	hr.Header.Set("Authorization", "Bearer "+secret)
 	resp, err = http.DefaultClient.Do(hr)
