@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/verifier"
 )
 
 // A batch gives the same answers and leaves the same ledger as the same
@@ -82,5 +84,55 @@ func TestActivateBatchIsActivateInOrder(t *testing.T) {
 		if s, w := count(bat, q), count(seq, q); s != w {
 			t.Errorf("%s: batch %d, one by one %d", q, s, w)
 		}
+	}
+}
+
+// A batch of check-ins: each is answered as CheckIn would answer it alone;
+// a refused one changes nothing but a suspected duplicate's flag, which
+// stays while the batch's other check-ins are recorded.
+func TestCheckInBatch(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	lic := mintFor(t, k, "Alpha", 5, license.Subscription, 0)
+	var acts [][]byte
+	for i := 1; i <= 3; i++ {
+		r, err := l.Activate(k, requestFor(t, lic, syntheticMachine(i), fmt.Sprintf("m%d", i), false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts = append(acts, r.Token)
+		if i == 3 {
+			if err := l.Decommission(r.Device); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fp := func(n int) *fingerprint.Fingerprint { return syntheticMachine(n).Digest(product) }
+	reqs := []CheckInRequest{
+		{acts[0], fp(1)},
+		{acts[1], fp(7)}, // a copy on machine 7
+		{acts[2], fp(3)}, // decommissioned
+		{[]byte("junk"), fp(1)},
+		{acts[0], fp(1)},
+	}
+	res, errs := l.CheckInBatch(k, reqs, 0)
+	if errs[0] != nil || res[0].CheckIns != 1 || errs[4] != nil || res[4].CheckIns != 2 {
+		t.Fatalf("genuine check-ins: %v %v", errs[0], errs[4])
+	}
+	if !errors.Is(errs[1], verifier.ErrDevice) || !errors.Is(errs[2], ErrNotActive) || !errors.Is(errs[3], ErrBadActivation) {
+		t.Fatalf("refusals: %v / %v / %v", errs[1], errs[2], errs[3])
+	}
+	seen := map[string]bool{}
+	l.EachDeviceSeen(Filter{}, func(d *Device, s Seen) error {
+		seen[d.Label] = s.SuspectedDuplicate
+		return nil
+	})
+	if !seen["m2"] || seen["m1"] || seen["m3"] {
+		t.Fatalf("flags: %v", seen)
+	}
+	var events int
+	l.db.QueryRow(`SELECT COUNT(*) FROM events WHERE kind = 'suspected-duplicate'`).Scan(&events)
+	if events != 1 {
+		t.Fatalf("%d suspected-duplicate events", events)
 	}
 }

@@ -141,63 +141,109 @@ func (l *Ledger) prove(tx *sql.Tx, key *Key, token []byte, current *fingerprint.
 // activation take turns; a machine whose hardware changed does not go back).
 // window zero means DefaultDuplicateWindow.
 func (l *Ledger) CheckIn(key *Key, activationToken []byte, current *fingerprint.Fingerprint, window time.Duration) (*CheckInResult, error) {
+	res, errs := l.CheckInBatch(key, []CheckInRequest{{activationToken, current}}, window)
+	return res[0], errs[0]
+}
+
+// CheckInRequest is one check-in: an activation token (any text form) and
+// the machine's fresh fingerprint.
+type CheckInRequest struct {
+	Activation  []byte
+	Fingerprint *fingerprint.Fingerprint
+}
+
+// CheckInBatch records check-ins in order exactly as that many calls of
+// CheckIn would, in one transaction (one disk sync); each runs in a
+// savepoint, so a refused one changes nothing (but a suspected duplicate's
+// flag) while the others stand. If the transaction cannot commit, every
+// check-in gets that error. results[i] and errs[i] answer reqs[i].
+func (l *Ledger) CheckInBatch(key *Key, reqs []CheckInRequest, window time.Duration) (results []*CheckInResult, errs []error) {
 	if window <= 0 {
 		window = DefaultDuplicateWindow
 	}
-	var res *CheckInResult
-	var refusal error
+	results, errs = make([]*CheckInResult, len(reqs)), make([]error, len(reqs))
 	err := l.tx(func(tx *sql.Tx) error {
-		p, err := l.prove(tx, key, activationToken, current)
-		if err != nil {
-			return err
-		}
-		c := p.claims
-		if p.mismatch != nil {
-			refusal = p.mismatch
-			return l.flagDuplicate(tx, p, "checked in from a machine that does not match the activation: "+p.match.Reason())
-		}
-		if p.status == "decommissioned" {
-			return fmt.Errorf("%w: %s was decommissioned", ErrNotActive, c.Device)
-		}
-		fpb, err := current.Hardware().MarshalBinary()
-		if err != nil {
-			return err
-		}
-		h := sha256.Sum256(fpb)
-		now := l.now().Unix()
-		var cur, prev []byte
-		var prevSeen sql.NullInt64
-		var flagged bool
-		err = tx.QueryRow(`SELECT fingerprint_hash, prev_fingerprint_hash, prev_seen, suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).
-			Scan(&cur, &prev, &prevSeen, &flagged)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.Exec(`INSERT INTO device_checkins (device_id, activation_id, last_seen, fingerprint_hash, checkins) VALUES (?, ?, ?, ?, 1)`,
-				c.Device[:], c.ID[:], now, h[:])
-		case err != nil:
-		case string(cur) == string(h[:]):
-			_, err = tx.Exec(`UPDATE device_checkins SET activation_id = ?, last_seen = ?, checkins = checkins + 1 WHERE device_id = ?`, c.ID[:], now, c.Device[:])
-		default:
-			back := string(prev) == string(h[:]) && prevSeen.Valid && now-prevSeen.Int64 <= int64(window/time.Second)
-			_, err = tx.Exec(`UPDATE device_checkins SET activation_id = ?, prev_fingerprint_hash = fingerprint_hash, prev_seen = last_seen,
-				fingerprint_hash = ?, last_seen = ?, checkins = checkins + 1 WHERE device_id = ?`, c.ID[:], h[:], now, c.Device[:])
-			if err == nil && back {
-				err = l.flagDuplicate(tx, p, fmt.Sprintf("check-ins alternate between two different machines within %s", window))
+		for i, r := range reqs {
+			if _, err := tx.Exec(`SAVEPOINT checkin`); err != nil {
+				return err
+			}
+			res, refusal, err := l.checkIn(tx, key, r.Activation, r.Fingerprint, window)
+			if err != nil {
+				if _, rerr := tx.Exec(`ROLLBACK TO checkin`); rerr != nil {
+					return rerr
+				}
+			}
+			if _, rerr := tx.Exec(`RELEASE checkin`); rerr != nil {
+				return rerr
+			}
+			switch {
+			case err != nil:
+				errs[i] = err
+			case refusal != nil:
+				errs[i] = refusal
+			default:
+				results[i] = res
 			}
 		}
-		if err != nil {
-			return err
-		}
-		res = &CheckInResult{Device: c.Device, Activation: c.ID, License: c.License, Status: p.status, LastSeen: time.Unix(now, 0).UTC(), Match: p.match}
-		return tx.QueryRow(`SELECT checkins, suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).Scan(&res.CheckIns, &res.SuspectedDuplicate)
+		return nil
 	})
 	if err != nil {
-		return nil, err
+		for i := range reqs {
+			results[i], errs[i] = nil, err
+		}
 	}
-	if refusal != nil {
-		return nil, refusal
+	return results, errs
+}
+
+// checkIn is one check-in inside tx. A refusal that keeps a change (the
+// suspected-duplicate flag) comes back as refusal; err undoes everything.
+func (l *Ledger) checkIn(tx *sql.Tx, key *Key, activationToken []byte, current *fingerprint.Fingerprint, window time.Duration) (res *CheckInResult, refusal, err error) {
+	if current == nil {
+		return nil, nil, fmt.Errorf("%w: no fingerprint given", ErrBadActivation)
 	}
-	return res, nil
+	p, err := l.prove(tx, key, activationToken, current)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := p.claims
+	if p.mismatch != nil {
+		return nil, p.mismatch, l.flagDuplicate(tx, p, "checked in from a machine that does not match the activation: "+p.match.Reason())
+	}
+	if p.status == "decommissioned" {
+		return nil, nil, fmt.Errorf("%w: %s was decommissioned", ErrNotActive, c.Device)
+	}
+	fpb, err := current.Hardware().MarshalBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	h := sha256.Sum256(fpb)
+	now := l.now().Unix()
+	var cur, prev []byte
+	var prevSeen sql.NullInt64
+	var flagged bool
+	err = tx.QueryRow(`SELECT fingerprint_hash, prev_fingerprint_hash, prev_seen, suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).
+		Scan(&cur, &prev, &prevSeen, &flagged)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.Exec(`INSERT INTO device_checkins (device_id, activation_id, last_seen, fingerprint_hash, checkins) VALUES (?, ?, ?, ?, 1)`,
+			c.Device[:], c.ID[:], now, h[:])
+	case err != nil:
+	case string(cur) == string(h[:]):
+		_, err = tx.Exec(`UPDATE device_checkins SET activation_id = ?, last_seen = ?, checkins = checkins + 1 WHERE device_id = ?`, c.ID[:], now, c.Device[:])
+	default:
+		back := string(prev) == string(h[:]) && prevSeen.Valid && now-prevSeen.Int64 <= int64(window/time.Second)
+		_, err = tx.Exec(`UPDATE device_checkins SET activation_id = ?, prev_fingerprint_hash = fingerprint_hash, prev_seen = last_seen,
+			fingerprint_hash = ?, last_seen = ?, checkins = checkins + 1 WHERE device_id = ?`, c.ID[:], h[:], now, c.Device[:])
+		if err == nil && back {
+			err = l.flagDuplicate(tx, p, fmt.Sprintf("check-ins alternate between two different machines within %s", window))
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	res = &CheckInResult{Device: c.Device, Activation: c.ID, License: c.License, Status: p.status, LastSeen: time.Unix(now, 0).UTC(), Match: p.match}
+	err = tx.QueryRow(`SELECT checkins, suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).Scan(&res.CheckIns, &res.SuspectedDuplicate)
+	return res, nil, err
 }
 
 // flagDuplicate marks the device a suspected duplicate and records why. Only

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,6 +102,51 @@ func TestConcurrentMixedTraffic(t *testing.T) {
 	}
 	if c := f.counts(); c["devices"]-c["decommissioned"] != sums[0].Used {
 		t.Fatalf("ledger %v, summary %+v", c, sums[0])
+	}
+}
+
+// Concurrent check-ins (written in shared transactions) are each recorded
+// once, on their own device.
+func TestConcurrentCheckIns(t *testing.T) {
+	f := newFixture(t)
+	const devices, rounds = 20, 3
+	lic := f.mint("Globex", devices, license.Subscription, 0, false)
+	proofs := make([][]byte, devices)
+	for i := range proofs {
+		proofs[i] = proofBody(t, f.activated(lic, i), fpOf(i))
+	}
+	var wg sync.WaitGroup
+	var bad atomic.Int32
+	for round := 0; round < rounds; round++ {
+		for _, p := range proofs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := f.ts.Client().Post(f.ts.URL+"/v1/checkins", TypeJSON, bytesReader(p))
+				if err != nil || resp.StatusCode != 200 {
+					bad.Add(1)
+				}
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d check-ins failed", bad.Load())
+	}
+	r := f.do("GET", "/v1/devices", "", f.read, nil)
+	var devs struct{ Devices []DeviceInfo }
+	json.Unmarshal(r.body, &devs)
+	for _, d := range devs.Devices {
+		if d.CheckIns != rounds || d.SuspectedDuplicate {
+			t.Errorf("%s: %d check-ins, flagged %v", d.Label, d.CheckIns, d.SuspectedDuplicate)
+		}
+	}
+	if len(devs.Devices) != devices {
+		t.Fatalf("%d devices", len(devs.Devices))
 	}
 }
 

@@ -89,7 +89,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiError(http.StatusBadRequest, "malformed", err.Error()))
 		return
 	}
-	res, err := s.activateBatched(r.Context(), b)
+	res, err := s.activations.do(s, r.Context(), b)
 	if err != nil {
 		s.metrics.activations.WithLabelValues("refused").Inc()
 		s.writeError(w, r, err)
@@ -138,10 +138,7 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) {
 	tok, fp, err := readProof(w, r)
 	var res *issuer.CheckInResult
 	if err == nil {
-		err = s.write(r.Context(), func() (err error) {
-			res, err = s.ledger.CheckIn(s.cfg.Key, tok, fp, s.cfg.DuplicateWindow)
-			return err
-		})
+		res, err = s.checkins.do(s, r.Context(), issuer.CheckInRequest{Activation: tok, Fingerprint: fp})
 	}
 	switch {
 	case err != nil:

@@ -13,7 +13,7 @@ type metrics struct {
 	checkins    *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
-	batchSize   prometheus.Histogram
+	batchSize   *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -36,11 +36,11 @@ func newMetrics() *metrics {
 			Help:    "Time from request to response, by route pattern and status class.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "status"}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "seatkey_activation_batch_size",
-			Help:    "Activations written per ledger transaction (group commit).",
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "seatkey_ledger_batch_size",
+			Help:    "Device requests written per ledger transaction (group commit), by kind (activations, checkins).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
-		}),
+		}, []string{"kind"}),
 	}
 	m.reg.MustRegister(m.activations, m.checkins, m.refusals, m.latency, m.batchSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -71,9 +71,10 @@ type Server struct {
 	// concurrent requests queue in Go (fair, cancellable) instead of spinning
 	// in SQLite's busy handler. Other processes are kept out by the ledger's
 	// own locking.
-	writes chan struct{}
-	batch  batcher
-	actor  string // the ledger's Actor when the server was made
+	writes      chan struct{}
+	activations *batcher[[]byte, *issuer.Result]
+	checkins    *batcher[issuer.CheckInRequest, *issuer.CheckInResult]
+	actor       string // the ledger's Actor when the server was made
 }
 
 // New returns a Server over c.Ledger.
@@ -97,6 +98,12 @@ func New(c Config) (*Server, error) {
 		c.Vendor = "seatkey"
 	}
 	s := &Server{cfg: c, ledger: c.Ledger, log: c.Logger, mux: http.NewServeMux(), metrics: newMetrics(), writes: make(chan struct{}, 1), actor: c.Ledger.Actor}
+	s.activations = &batcher[[]byte, *issuer.Result]{kind: "activations", run: func(reqs [][]byte) ([]*issuer.Result, []error) {
+		return s.ledger.ActivateBatch(s.cfg.Key, reqs)
+	}}
+	s.checkins = &batcher[issuer.CheckInRequest, *issuer.CheckInResult]{kind: "checkins", run: func(reqs []issuer.CheckInRequest) ([]*issuer.CheckInResult, []error) {
+		return s.ledger.CheckInBatch(s.cfg.Key, reqs, s.cfg.DuplicateWindow)
+	}}
 	s.routes()
 	return s, nil
 }
