@@ -200,6 +200,8 @@ var migrations = []string{
 	reissueMigration,
 	// 8: server migrations, fraud flags and follow-up tasks (migration.go).
 	migrationMigration,
+	// 9: API tokens, check-ins and published lists for seatkey serve (tokens.go, checkin.go).
+	onlineMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema

@@ -152,6 +152,11 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 			seq, now.Unix(), list.NextUpdate.Unix(), kid[:], nl, na, nk); err != nil {
 			return err
 		}
+		// Kept signed, in the same transaction, so that the server hands out
+		// the newest list whoever published it (CLI, server or portal).
+		if _, err := tx.Exec(`INSERT INTO published_revocation_lists (sequence, token) VALUES (?, ?)`, seq, token); err != nil {
+			return err
+		}
 		return l.event(tx, "revocation-list", 0, nil, nil, fmt.Sprintf("sequence %d: %d licenses, %d activations, %d keys", seq, nl, na, nk))
 	})
 	return token, list, err

@@ -39,6 +39,12 @@
 //	sweep         apply the time-based rules (migration grace, fraud flags)
 //	audit         show or verify the tamper-evident audit log
 //
+// Online (API.md):
+//
+//	serve         run the licensing server over the same ledger and rules
+//	token         create, list or revoke the vendor's API tokens
+//	online        the device side: activate, check in, return a seat, fetch lists
+//
 // And demo, the whole flow end to end in a temporary directory.
 //
 // Exit status, the same for every command: 0 done, or already so (revoking
@@ -98,6 +104,9 @@ func commandTable() []command {
 		{"transfer", "move a license to another customer, with recorded consent", cmdTransfer},
 		{"sweep", "apply the time-based rules (migration grace, fraud flags); daily", cmdSweep},
 		{"audit", "show or verify the ledger's tamper-evident audit log", cmdAudit},
+		{"serve", "run the licensing server (online activation, check-ins, vendor API)", cmdServe},
+		{"token", "create, list or revoke vendor API tokens for 'seatkey serve'", cmdToken},
+		{"online", "talk to a licensing server from this machine: activate, checkin, return, crl", cmdOnline},
 		{"demo", "run the whole flow end to end in a temporary directory", cmdDemo},
 	}
 }
