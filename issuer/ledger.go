@@ -189,6 +189,8 @@ var migrations = []string{
 	ALTER TABLE devices ADD COLUMN billed_overage INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE devices ADD COLUMN billed_overage_at INTEGER;
 	UPDATE devices SET billed_overage = 1, billed_overage_at = first_activated WHERE overage = 1;`,
+	// 5: the portal's operators, sign-in links and sessions (portal_store.go).
+	portalMigration,
 }
 
 // OpenLedger opens (creating on first use) the SQLite ledger at path and
