@@ -276,7 +276,7 @@ func TestReallocateRefusals(t *testing.T) {
 	e := newEnv(t, RateLimit{})
 	c := e.signIn(t, e.acmeSub.String())
 	_, body := c.get("/report")
-	for _, want := range []string{"per-deployment license", "support (upgrade protection) ended on 2026-01-01", "Renewing support"} {
+	for _, want := range []string{"per-deployment license", "support (upgrade protection) ran through 2025-12-31", "Renewing support"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("report lacks %q", want)
 		}

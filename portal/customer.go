@@ -186,7 +186,7 @@ func (p *portal) load(customer string) (*account, error) {
 		case errors.Is(err, issuer.ErrPerDeployment):
 			lv.Reason = "This is a per-deployment license: each deployment is used for good, so its machines cannot be decommissioned to free a seat."
 		case errors.Is(err, issuer.ErrNoSupport):
-			lv.Reason = "This perpetual license's support (upgrade protection) ended on " + lv.UpgradesUntil.Format(time.DateOnly) +
+			lv.Reason = "This perpetual license's support (upgrade protection) ran " + through(lv.UpgradesUntil) +
 				". Perpetual licenses can move seats between machines only while support is current."
 			lv.Renew = true
 		}

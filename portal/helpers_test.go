@@ -36,8 +36,8 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fixture is a ledger with two customers: Acme (a 5-seat subscription with
-// four devices, a per-deployment license and a perpetual license whose
+// fixture is a ledger with two customers: Acme (a 4-seat subscription with
+// four devices: all seats used, a per-deployment license and a perpetual license whose
 // support ended) and Globex (a 3-seat subscription with two devices).
 type fixture struct {
 	l                  *issuer.Ledger
@@ -86,7 +86,7 @@ func newFixture(t testing.TB) *fixture {
 		var devs []activation.DeviceID
 		for i := 0; i < devices; i++ {
 			n++
-			label := fmt.Sprintf("%s-host-%d", strings.ToLower(customer), i+1)
+			label := fmt.Sprintf("%s-%s-%d", strings.ToLower(customer), kind, i+1)
 			if i < len(labels) {
 				label = labels[i]
 			}
@@ -104,7 +104,7 @@ func newFixture(t testing.TB) *fixture {
 		}
 		return lt.Claims.ID, devs
 	}
-	f.acmeSub, f.acmeDevs = mk("Acme", "it@acme.example", 5, license.Subscription, 4, "build-server", "old-laptop", "<script>alert(1)</script>", "render-01")
+	f.acmeSub, f.acmeDevs = mk("Acme", "it@acme.example", 4, license.Subscription, 4, "build-server", "old-laptop", "<script>alert(1)</script>", "render-01")
 	f.acmeDep, f.depDevs = mk("Acme", "it@acme.example", 2, license.PerDeployment, 1)
 	f.acmePerp, f.perpDevs = mk("Acme", "it@acme.example", 2, license.Perpetual, 1)
 	f.globex, f.globDevs = mk("Globex", "ops@globex.example", 3, license.Subscription, 2, "globex-secret-box", "globex-db")

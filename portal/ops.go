@@ -48,6 +48,7 @@ func (p *portal) operator(write bool, h func(http.ResponseWriter, *http.Request,
 }
 
 type opsView struct {
+	Done        string // the action just done (names the notice, for tests and screen readers)
 	Message     string
 	Error       string
 	Near        []issuer.PortalLicense
@@ -79,7 +80,11 @@ func (p *portal) opsHome(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusOK, "opslogin", page{Title: "Operator sign-in", CSRF: p.preCSRF(w, r)})
 		return
 	}
-	p.dashboard(w, r, s, http.StatusOK, &opsView{Message: opsMessages[r.URL.Query().Get("done")]})
+	v := &opsView{}
+	if d := r.URL.Query().Get("done"); opsMessages[d] != "" {
+		v.Done, v.Message = d, opsMessages[d]
+	}
+	p.dashboard(w, r, s, http.StatusOK, v)
 }
 
 func (p *portal) dashboard(w http.ResponseWriter, r *http.Request, s *session, status int, v *opsView) {
@@ -214,6 +219,6 @@ func (p *portal) opsPublish(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	pub := &published{List: list, Armor: string(license.Armor(license.TypeRevocation, tok))}
 	pub.Licenses, pub.Activations, pub.Keys = list.Len()
-	v := &opsView{Message: fmt.Sprintf("Published revocation list %d.", list.Sequence), Published: pub}
+	v := &opsView{Done: "published", Message: fmt.Sprintf("Published revocation list %d.", list.Sequence), Published: pub}
 	p.dashboard(w, r, s, http.StatusOK, v)
 }
