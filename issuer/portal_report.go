@@ -97,12 +97,14 @@ func (l *Ledger) LastCheckIns(f Filter) (seen map[activation.DeviceID]time.Time,
 	return seen, true, rows.Err()
 }
 
-// LicenseNotifications returns the notifications recorded for the licenses
-// the filter selects, oldest first, by license.
+// LicenseNotifications returns the notifications recorded for the customers
+// of the licenses the filter selects, oldest first, by license. Notes meant
+// for the vendor's operators (identity conflicts, which name other
+// customers' devices) are left out.
 func (l *Ledger) LicenseNotifications(f Filter) (map[license.ID][]Notification, error) {
 	w, args := f.where()
 	rows, err := l.db.Query(`SELECT n.license_id, n.id, n.at, n.kind, n.recipient, n.subject, n.body, n.delivered_at IS NOT NULL, n.attempts, n.last_error
-		FROM notifications n JOIN licenses l ON l.id = n.license_id JOIN customers c ON c.id = l.customer_id`+w+` ORDER BY n.id`, args...)
+		FROM notifications n JOIN licenses l ON l.id = n.license_id JOIN customers c ON c.id = l.customer_id`+w+` AND n.kind <> 'identity-conflict' ORDER BY n.id`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -221,6 +221,9 @@ func TestCustomerIsolation(t *testing.T) {
 		}
 		leak(path, body)
 	}
+	if _, body := c.get("/report"); strings.Contains(body, "hardware identity") || !strings.Contains(body, "Notifications sent (1)") {
+		t.Errorf("the operators' identity-conflict note shows in the customer's report, or the customer's own note is missing")
+	}
 	csrf := c.csrf("/report")
 	for _, sel := range [][]string{{g}, {e.acmeDevs[0].String(), g}} {
 		code, body := c.post("/reallocate", url.Values{"csrf": {csrf}, "accept": {"yes"}, "select": sel})
@@ -404,6 +407,9 @@ func TestOperators(t *testing.T) {
 	}
 	bob, _ := login("bob", "read only password")
 	_, body := bob.get("/ops/")
+	if !strings.Contains(body, "identity conflict: request labelled &#34;borrowed&#34;") {
+		t.Errorf("dashboard lacks the flagged license")
+	}
 	if !strings.Contains(body, "Read-only account") || strings.Contains(body, `action="/ops/revoke"`) {
 		t.Errorf("read-only dashboard shows write forms")
 	}
@@ -455,5 +461,20 @@ func TestOperators(t *testing.T) {
 	db.QueryRow(`SELECT COUNT(*) FROM events WHERE actor = 'portal:op:alice' AND kind IN ('revoked', 'revocation-list', 'unsuspended')`).Scan(&n)
 	if n != 3 {
 		t.Errorf("%d events by portal:op:alice, want 3", n)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t, RateLimit{})
+	c := e.signIn(t, e.acmeSub.String())
+	form := url.Values{"csrf": {c.csrf("/report")}, "accept": {"yes"}, "select": {e.acmeDevs[0].String()}, "pad": {strings.Repeat("x", maxBody)}}
+	if code, _ := c.post("/reallocate", form); code == 200 || code >= 500 {
+		t.Errorf("oversized body: %d", code)
+	}
+	if st := e.status(t, e.acmeDevs[0]); st != "active" {
+		t.Errorf("oversized body changed the ledger: %s", st)
+	}
+	if code, body := c.get("/no/such/page"); code != 404 || !strings.Contains(body, "Page not found") {
+		t.Errorf("404: %d", code)
 	}
 }

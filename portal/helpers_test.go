@@ -105,9 +105,20 @@ func newFixture(t testing.TB) *fixture {
 		return lt.Claims.ID, devs
 	}
 	f.acmeSub, f.acmeDevs = mk("Acme", "it@acme.example", 4, license.Subscription, 4, "build-server", "old-laptop", "<script>alert(1)</script>", "render-01")
+	acmeTok := lastTok
 	f.acmeDep, f.depDevs = mk("Acme", "it@acme.example", 2, license.PerDeployment, 1)
 	f.acmePerp, f.perpDevs = mk("Acme", "it@acme.example", 2, license.Perpetual, 1)
+	globexFirst := n + 1
 	f.globex, f.globDevs = mk("Globex", "ops@globex.example", 3, license.Subscription, 2, "globex-secret-box", "globex-db")
+	// Acme's license sees a request from Globex's first machine: refused
+	// and flagged, with a note to the operators naming Globex's device.
+	{
+		r, _ := activation.NewRequest(acmeTok, machineProfile(globexFirst).Digest(product), "borrowed", false)
+		b, _ := r.Armor()
+		if _, err := l.Activate(f.key, b); !errors.Is(err, issuer.ErrIdentityConflict) {
+			t.Fatalf("conflict: %v", err)
+		}
+	}
 	// Initech is suspended: it recommissioned a machine past the limit.
 	_, ini := mk("Initech", "it@initech.example", 1, license.Subscription, 1, "initech-pc")
 	if err := l.Decommission(ini[0]); err != nil {
