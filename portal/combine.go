@@ -51,4 +51,3 @@ func SMTPFromEnv(getenv func(string) string) Mailer {
 	}
 	return m
 }
-
