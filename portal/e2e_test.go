@@ -127,6 +127,7 @@ func TestBrowserCustomerReallocates(t *testing.T) {
 
 	do(t, ctx, "open the sign-in page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("signin")))
 	sh.take(ctx, "01-customer-signin")
+	a11y(t, ctx, "sign-in")
 	// Keyboard only: type the key and press Enter.
 	do(t, ctx, "request a link", chromedp.Focus(chromedp.ID("key")), chromedp.SendKeys(chromedp.ID("key"), e.acmeSub.String()+"\r"),
 		chromedp.WaitVisible(chromedp.ID("sent")))
@@ -139,6 +140,7 @@ func TestBrowserCustomerReallocates(t *testing.T) {
 	sh.take(ctx, "03-customer-link-button")
 	do(t, ctx, "press sign in", chromedp.Click(chromedp.CSS(`form[action="/signin"] button`)), chromedp.WaitVisible(chromedp.ID("report")))
 	sh.take(ctx, "04-customer-license-report")
+	a11y(t, ctx, "report")
 	report := text(t, ctx, "main")
 	for _, want := range []string{e.acmeSub.String(), "4 of 4", "through 2027-05-31", "build-server", "<script>alert(1)</script>", "per-deployment license", "Renewing support"} {
 		if !strings.Contains(report, want) {
@@ -189,6 +191,7 @@ func TestBrowserCustomerReallocates(t *testing.T) {
 	}
 	do(t, ctx, "press Decommission", chromedp.Click(chromedp.ID("decommission")), chromedp.WaitVisible(chromedp.ID("terms")))
 	sh.take(ctx, "06-customer-accept-terms")
+	a11y(t, ctx, "terms")
 	if st := e.status(t, a); st != "active" {
 		t.Fatalf("decommissioned before the terms were accepted: %s", st)
 	}
@@ -235,6 +238,7 @@ func TestBrowserOperator(t *testing.T) {
 	do(t, ctx, "sign in", chromedp.SendKeys(chromedp.ID("name"), "alice"), chromedp.SendKeys(chromedp.ID("password"), "correct horse battery\r"),
 		chromedp.WaitVisible(chromedp.ID("ops")))
 	sh.take(ctx, "11-operator-dashboard")
+	a11y(t, ctx, "operations")
 	if d := text(t, ctx, "#h-near + *"); !strings.Contains(d, "Acme") || !strings.Contains(d, "4 of 4 (100%)") {
 		t.Errorf("near-limit table: %s", d)
 	}
@@ -280,3 +284,44 @@ func TestBrowserOperator(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// a11y checks what a page owes its readers: a language, a label for every
+// control, a scope on every header cell, no script, text contrast of at
+// least 4.5:1 (WCAG AA), and keyboard focus that reaches the skip link first.
+func a11y(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	const check = `(() => {
+		const bad = [];
+		if (document.documentElement.lang !== "en") bad.push("no lang");
+		for (const e of document.querySelectorAll("input:not([type=hidden]), select, textarea, button"))
+			if (e.tagName === "BUTTON" ? !(e.textContent.trim() || e.getAttribute("aria-label")) : !(e.labels && e.labels.length))
+				bad.push("unlabelled " + e.tagName + " " + (e.id || e.name));
+		for (const th of document.querySelectorAll("th"))
+			if (!th.getAttribute("scope")) bad.push("th without scope: " + th.textContent.trim());
+		if (document.querySelector("script")) bad.push("a script");
+		// WCAG AA: text contrast at least 4.5:1 against its background.
+		const rgb = c => c.match(/[\d.]+/g).map(Number);
+		const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+		const bg = e => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (rgb(c).length < 4 || rgb(c)[3] > 0) return c; } return "rgb(255, 255, 255)"; };
+		for (const e of document.querySelectorAll("body *")) {
+			if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+			const r = e.getBoundingClientRect(); if (!r.width || !r.height || e.closest(".sr-only, .skip")) continue;
+			const [a, b] = [lum(getComputedStyle(e).color), lum(bg(e))];
+			const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+			if (ratio < 4.5) bad.push("contrast " + ratio.toFixed(2) + " for " + e.tagName + " " + e.textContent.trim().slice(0, 30));
+		}
+		return bad;
+	})()`
+	bad, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](check))
+	if err != nil {
+		t.Fatalf("%s: %v", page, err)
+	}
+	for _, b := range bad {
+		t.Errorf("%s: %s", page, b)
+	}
+	do(t, ctx, page+": tab", chromedp.KeyEvent("\t"))
+	focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className + ":" + getComputedStyle(document.activeElement).outlineStyle`))
+	if err != nil || focused != "skip:solid" {
+		t.Errorf("%s: first Tab focuses %q (want the skip link, with a visible outline)", page, focused)
+	}
+}
