@@ -434,6 +434,23 @@ func TestOperators(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("alice: %d", code)
 	}
+	// An operator's session secret is no customer session, and the reverse.
+	u := mustURL(e.srv.URL)
+	swap := func(from *client, fromName, toName string) *client {
+		c := newClient(t, e.srv.URL)
+		for _, ck := range from.c.Jar.Cookies(u) {
+			if ck.Name == fromName {
+				c.c.Jar.SetCookies(u, []*http.Cookie{{Name: toName, Value: ck.Value, Path: "/"}})
+			}
+		}
+		return c
+	}
+	if _, body := swap(alice, cookieOperator, cookieCustomer).get("/report"); strings.Contains(body, "License Report") {
+		t.Error("an operator session opened the customer report")
+	}
+	if _, body := swap(cust, cookieCustomer, cookieOperator).get("/ops/"); !strings.Contains(body, "Operator sign-in") {
+		t.Error("a customer session opened the operator pages")
+	}
 	csrf = alice.csrf("/ops/")
 	if code, _ := alice.post("/ops/revoke", url.Values{"license": {e.globex.String()}, "reason": {"abuse"}}); code != http.StatusForbidden {
 		t.Errorf("revoke without csrf: %d", code)
