@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -392,5 +393,24 @@ func TestBodyLimit(t *testing.T) {
 	}
 	if code, body := c.get("/no/such/page"); code != 404 || !strings.Contains(body, "Page not found") {
 		t.Errorf("404: %d", code)
+	}
+}
+
+func TestLimiterBounded(t *testing.T) {
+	l := newLimiter(2, time.Minute)
+	for i := 0; i < maxTracked; i++ {
+		l.allow(fmt.Sprint(i), start)
+	}
+	if !l.allow("0", start) || l.allow("0", start) {
+		t.Error("a tracked key: want its third attempt refused")
+	}
+	if l.allow("new", start) {
+		t.Error("a new key past the bound: want refused")
+	}
+	if !l.allow("new", start.Add(time.Minute)) || len(l.seen) != 1 {
+		t.Errorf("after the window: %d tracked", len(l.seen))
+	}
+	if l.allow(strings.Repeat("k", 1000), start); len(l.seen) > 2 {
+		t.Error("long keys")
 	}
 }

@@ -31,9 +31,8 @@ func (p *portal) requestLink(w http.ResponseWriter, r *http.Request) {
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	now := p.now()
-	ipOK := p.ipLimit.allow("ip:"+clientIP(r), now)
-	keyOK := p.keyLimit.allow("key:"+strings.ToLower(key), now)
-	if !ipOK || !keyOK {
+	// The key is counted only for attempts the IP limit lets through.
+	if !p.ipLimit.allow("ip:"+clientIP(r), now) || !p.keyLimit.allow("key:"+strings.ToLower(key), now) {
 		p.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Too many sign-in attempts from here or for this key. Wait 15 minutes and try again.")
 		return
 	}

@@ -134,9 +134,7 @@ func (p *portal) opsLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostFormValue("name")
 	now := p.now()
-	ipOK := p.ipLimit.allow("ip:"+clientIP(r), now)
-	nameOK := p.keyLimit.allow("op:"+strings.ToLower(name), now)
-	if !ipOK || !nameOK {
+	if !p.ipLimit.allow("ip:"+clientIP(r), now) || !p.keyLimit.allow("op:"+strings.ToLower(name), now) {
 		p.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Too many sign-in attempts from here or for this account. Wait 15 minutes and try again.")
 		return
 	}

@@ -30,18 +30,29 @@ func newLimiter(max int, window time.Duration) *limiter {
 	return &limiter{max: max, window: window, seen: map[string]*bucket{}}
 }
 
+// maxTracked bounds the memory of a limiter. Past it, finished windows are
+// forgotten; if that is not enough, keys not yet tracked are refused until
+// windows finish (a flood of new keys cannot reset the limits).
+const maxTracked = 100000
+
 // allow counts one attempt for key at now and reports whether it is within the limit.
 func (l *limiter) allow(key string, now time.Time) bool {
+	if len(key) > 128 {
+		key = key[:128]
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.seen) > 100000 { // bound memory: forget finished windows
+	b := l.seen[key]
+	if b == nil && len(l.seen) >= maxTracked {
 		for k, b := range l.seen {
 			if now.Sub(b.start) >= l.window {
 				delete(l.seen, k)
 			}
 		}
+		if len(l.seen) >= maxTracked {
+			return false
+		}
 	}
-	b := l.seen[key]
 	if b == nil || now.Sub(b.start) >= l.window || now.Before(b.start) {
 		b = &bucket{start: now}
 		l.seen[key] = b
