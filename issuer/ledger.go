@@ -202,6 +202,8 @@ var migrations = []string{
 	migrationMigration,
 	// 9: API tokens, check-ins and published lists for seatkey serve (tokens.go, checkin.go).
 	onlineMigration,
+	// 10: the portal's operators, sign-in links and sessions (portal_store.go).
+	portalMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema

@@ -44,6 +44,7 @@
 //	serve         run the licensing server over the same ledger and rules
 //	token         create, list or revoke the vendor's API tokens
 //	online        the device side: activate, check in, return a seat, fetch lists
+//	operator add  an operator account for the portal that serve runs (PORTAL.md)
 //
 // And demo, the whole flow end to end in a temporary directory.
 //
@@ -107,6 +108,7 @@ func commandTable() []command {
 		{"serve", "run the licensing server (online activation, check-ins, vendor API)", cmdServe},
 		{"token", "create, list or revoke vendor API tokens for 'seatkey serve'", cmdToken},
 		{"online", "talk to a licensing server from this machine: activate, checkin, return, crl", cmdOnline},
+		{"operator", "manage the customer portal's operator accounts (operator add)", cmdOperator},
 		{"demo", "run the whole flow end to end in a temporary directory", cmdDemo},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seatkey/seatkey/portal"
 	"github.com/seatkey/seatkey/server"
 )
 
@@ -22,7 +23,9 @@ var serveContext = func() (context.Context, context.CancelFunc) {
 
 func cmdServe(e *env, args []string) error {
 	fs := e.flags("serve", "--ledger DB --key NAME.key [--listen ADDR] [--tls-cert FILE --tls-key FILE]", `
-Serves the ledger over HTTP (API.md): devices activate with the same request
+Serves the ledger over HTTP: the API (API.md) and the customer portal
+(PORTAL.md; operators are made with 'seatkey operator add', mail goes through
+$SEATKEY_SMTP...). Devices activate with the same request
 file the offline flow uses and get the same activation back, check in, return
 their seat and fetch the latest revocation list; vendors use API tokens made
 with 'seatkey token create'. Logs are structured (one line per request) on
@@ -40,6 +43,7 @@ TLS-terminating proxy.`)
 	window := fs.Duration("duplicate-window", 0, "check-ins from two machines this close are suspected duplicates (default 1h)")
 	grace := fs.Duration("shutdown-grace", server.DefaultShutdownGrace, "longest wait for requests in flight at shutdown")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	publicURL := fs.String("public-url", "", "the customer portal's address as customers reach it, for emailed sign-in links (default: the listen address)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -88,7 +92,13 @@ TLS-terminating proxy.`)
 	defer stop()
 	log.Info("listening", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "key", sk.ID().String(), "ledger", *ledgerPath)
 	start := time.Now()
-	err = server.Serve(ctx, ln, srv, *tlsCert, *tlsKey, *grace, log)
+	base := *publicURL
+	if base == "" {
+		base = fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	}
+	site := portal.Combine(srv, portal.New(l, portal.Options{BaseURL: base, Mailer: portal.SMTPFromEnv(e.getenv),
+		SecureCookies: scheme == "https" || strings.HasPrefix(base, "https://"), Key: sk, Vendor: *vendor, Logger: log}))
+	err = server.Serve(ctx, ln, site, *tlsCert, *tlsKey, *grace, log)
 	log.Info("stopped", "uptime", time.Since(start).Round(time.Second).String())
 	return err
 }
