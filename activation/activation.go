@@ -20,11 +20,10 @@ import (
 	"github.com/seatkey/seatkey/license"
 )
 
-// Errors for malformed requests and activation claims.
-var (
-	ErrMalformed  = cborx.ErrMalformed
-	ErrBadRequest = errors.New("invalid activation request")
-)
+// ErrBadRequest is a request that is well-formed CBOR but breaks a rule of
+// SPEC.md section 10.1. Bad CBOR is license.ErrMalformed, and bad activation
+// claims license.ErrInvalidClaims, as for licenses.
+var ErrBadRequest = errors.New("invalid activation request")
 
 // MaxRequestSize bounds a request in binary form.
 const MaxRequestSize = 64 << 10
@@ -32,7 +31,7 @@ const MaxRequestSize = 64 << 10
 // MaxLabel is the longest device label, in bytes.
 const MaxLabel = 128
 
-const labelRequest = "ACTIVATION REQUEST"
+const labelRequest = armor.ActivationRequest
 
 // DeviceID and ID identify a device and an activation; text forms dev_ and act_.
 type (
@@ -133,22 +132,31 @@ func ParseRequest(b []byte) (*Request, error) {
 	if armor.Is(b) {
 		var err error
 		if b, err = armor.Decode(labelRequest, b); err != nil {
-			return nil, fmt.Errorf("request: %w", err)
+			return nil, fmt.Errorf("activation request: %w", err)
 		}
 	}
 	if len(b) > MaxRequestSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadRequest, MaxRequestSize)
+		return nil, fmt.Errorf("activation request: %w: larger than %d bytes", license.ErrTooLarge, MaxRequestSize)
 	}
 	var w wireRequest
-	if err := cborx.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("request: %w", err)
+	if err := cborx.Decode(b, &w); err != nil {
+		return nil, fmt.Errorf("activation request: %w", err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3, 4, 5}, nil); missing {
+		return nil, fmt.Errorf("%w: field %s is missing", ErrBadRequest, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return nil, fmt.Errorf("activation request: %w", err)
 	}
 	if len(w.Nonce) != 16 || w.Created == 0 || w.Created > 253402300799 || len(w.License) == 0 || len(w.License) > license.MaxTokenSize {
 		return nil, fmt.Errorf("%w: nonce, time or license out of range", ErrBadRequest)
 	}
+	if w.Label == "" || len(w.Label) > MaxLabel {
+		return nil, fmt.Errorf("%w: label must be 1 to %d bytes of UTF-8", ErrBadRequest, MaxLabel)
+	}
 	fp, err := fingerprint.ParseFingerprint(w.Fingerprint)
 	if err != nil {
-		return nil, fmt.Errorf("request: %w", err)
+		return nil, fmt.Errorf("activation request: %w", err)
 	}
 	r := &Request{License: w.License, Fingerprint: fp, Label: w.Label, Created: time.Unix(int64(w.Created), 0).UTC(), Failover: w.Failover}
 	copy(r.Nonce[:], w.Nonce)
@@ -166,7 +174,13 @@ type Claims struct {
 	Policy      *fingerprint.Policy      // nil: fingerprint.DefaultPolicy
 	Overage     bool                     // the device is beyond the license's seats
 	Failover    bool                     // a failover installation
+	// MaxListAgeDays, when not zero, makes the verifier refuse this
+	// activation without a revocation list issued at most that many days ago.
+	MaxListAgeDays uint
 }
+
+// MaxListAgeDays bounds Claims.MaxListAgeDays (ten years).
+const MaxListAgeDays = 3650
 
 type wireClaims struct {
 	Exp uint64      `cbor:"4,keyasint,omitempty"`
@@ -182,19 +196,26 @@ type wireSeatkey struct {
 	Policy      cbor.RawMessage `cbor:"4,keyasint,omitempty"`
 	Overage     bool            `cbor:"5,keyasint,omitempty"`
 	Failover    bool            `cbor:"6,keyasint,omitempty"`
+	MaxListAge  uint64          `cbor:"7,keyasint,omitempty"`
 }
 
 // Marshal returns the payload of an activation token. A policy equal to the
 // default is omitted.
 func (c Claims) Marshal() ([]byte, error) {
 	if c.Fingerprint == nil || c.IssuedAt.Unix() <= 0 {
-		return nil, fmt.Errorf("%w: fingerprint and issue time are required", ErrMalformed)
+		return nil, fmt.Errorf("%w: fingerprint and issue time are required", license.ErrInvalidClaims)
+	}
+	if err := hardwareOnly(c.Fingerprint); err != nil {
+		return nil, err
 	}
 	fp, err := c.Fingerprint.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	w := wireClaims{Iat: uint64(c.IssuedAt.Unix()), Cti: c.ID[:], SK: wireSeatkey{License: c.License[:], Device: c.Device[:], Fingerprint: fp, Overage: c.Overage, Failover: c.Failover}}
+	w := wireClaims{Iat: uint64(c.IssuedAt.Unix()), Cti: c.ID[:], SK: wireSeatkey{License: c.License[:], Device: c.Device[:], Fingerprint: fp, Overage: c.Overage, Failover: c.Failover, MaxListAge: uint64(c.MaxListAgeDays)}}
+	if c.MaxListAgeDays > MaxListAgeDays {
+		return nil, fmt.Errorf("%w: maximum list age over %d days", license.ErrInvalidClaims, MaxListAgeDays)
+	}
 	if !c.Expires.IsZero() {
 		w.Exp = uint64(c.Expires.Unix())
 	}
@@ -206,23 +227,47 @@ func (c Claims) Marshal() ([]byte, error) {
 	return cborx.Marshal(w)
 }
 
-// ParseClaims strictly decodes an activation token's payload.
+// claimKeys are the keys activation-claims defines (SPEC.md section 10.2).
+var claimKeys = &cborx.Keys{
+	Defined: []int64{4, 6, 7, license.ClaimSeatkey},
+	Nested:  map[int64]*cborx.Keys{license.ClaimSeatkey: {Defined: []int64{1, 2, 3, 4, 5, 6, 7}}},
+}
+
+// ParseClaims strictly decodes an activation token's payload, checking in
+// the order SPEC.md section 10.2 gives: CBOR rules, unknown claim keys
+// (license.ErrUnknownClaim), value types (license.ErrMalformed), values that
+// must be omitted (license.ErrNonCanonical), required fields and bounds
+// (license.ErrInvalidClaims), then the enrolled fingerprint (section 9.3,
+// license.ErrMalformed; hardware components only, else ErrInvalidClaims) and
+// the policy (section 9.4).
 func ParseClaims(b []byte) (*Claims, error) {
-	var w wireClaims
-	if err := cborx.Unmarshal(b, &w); err != nil {
-		if errors.Is(err, cborx.ErrUnknownField) {
-			return nil, fmt.Errorf("%w: %v", license.ErrUnknownClaim, err)
-		}
+	if err := cborx.Check(b); err != nil {
 		return nil, fmt.Errorf("activation claims: %w", err)
 	}
-	if len(w.Cti) != 16 || len(w.SK.License) != 16 || len(w.SK.Device) != 16 || w.Iat == 0 || w.Iat > 253402300799 || w.Exp > 253402300799 || (w.Exp != 0 && w.Exp <= w.Iat) {
+	if k, found := cborx.UnknownKey(b, claimKeys); found {
+		return nil, fmt.Errorf("%w: activation claim key %s", license.ErrUnknownClaim, k)
+	}
+	var w wireClaims
+	if err := cborx.DecMode.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("activation claims: %w: a value of the wrong type: %v", license.ErrMalformed, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{6, 7, license.ClaimSeatkey}, map[int64][]int64{license.ClaimSeatkey: {1, 2, 3}}); missing {
+		return nil, fmt.Errorf("%w: required activation claim %s is missing", license.ErrInvalidClaims, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return nil, fmt.Errorf("activation claims: %w", err)
+	}
+	if len(w.Cti) != 16 || len(w.SK.License) != 16 || len(w.SK.Device) != 16 || w.Iat > 253402300799 || w.Exp > 253402300799 || (w.Exp != 0 && w.Exp <= w.Iat) || w.SK.MaxListAge > MaxListAgeDays {
 		return nil, fmt.Errorf("%w: activation IDs or times out of range", license.ErrInvalidClaims)
 	}
 	fp, err := fingerprint.ParseFingerprint(w.SK.Fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("activation claims: %w", err)
 	}
-	c := &Claims{Fingerprint: fp, IssuedAt: time.Unix(int64(w.Iat), 0).UTC(), Overage: w.SK.Overage, Failover: w.SK.Failover}
+	if err := hardwareOnly(fp); err != nil {
+		return nil, err
+	}
+	c := &Claims{Fingerprint: fp, IssuedAt: time.Unix(int64(w.Iat), 0).UTC(), Overage: w.SK.Overage, Failover: w.SK.Failover, MaxListAgeDays: uint(w.SK.MaxListAge)}
 	if w.Exp != 0 {
 		c.Expires = time.Unix(int64(w.Exp), 0).UTC()
 	}
@@ -238,6 +283,17 @@ func ParseClaims(b []byte) (*Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// hardwareOnly refuses an enrolled fingerprint with software components
+// (hostname, domain, machine-id): SPEC.md section 10.2 enrolls hardware only.
+func hardwareOnly(f *fingerprint.Fingerprint) error {
+	for _, c := range fingerprint.Components() {
+		if c.Class() == fingerprint.Software && len(f.Components[c]) > 0 {
+			return fmt.Errorf("%w: the enrolled fingerprint has the software component %s", license.ErrInvalidClaims, c)
+		}
+	}
+	return nil
 }
 
 // EffectivePolicy is the policy the verifier applies.

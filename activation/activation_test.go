@@ -3,10 +3,12 @@ package activation
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cborx"
 	"github.com/seatkey/seatkey/license"
 )
@@ -89,8 +91,20 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted request does not encode: %v", err)
 		}
-		if _, err := ParseRequest(again); err != nil {
-			t.Fatalf("re-encoded request refused: %v", err)
+		// Exact round trip: an accepted binary request re-encodes to the same
+		// bytes; an armored one to the same binary inside its armor.
+		inner := b
+		if armor.Is(b) {
+			if inner, err = armor.Decode(labelRequest, b); err != nil {
+				t.Fatalf("accepted armor that does not decode: %v", err)
+			}
+		}
+		if !bytes.Equal(again, inner) {
+			t.Fatalf("accepted request does not re-encode identically:\n in %x\nout %x", inner, again)
+		}
+		r2, err := ParseRequest(again)
+		if err != nil || !reflect.DeepEqual(r, r2) {
+			t.Fatalf("re-encoded request parses differently: %v", err)
 		}
 	})
 }

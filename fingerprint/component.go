@@ -34,7 +34,8 @@ const (
 	Hostname     Component = 11 // software: never decides identity
 	Domain       Component = 12 // software: never decides identity
 	MachineID    Component = 13 // software (/etc/machine-id): never decides identity
-	maxComponent           = 13
+	Platform     Component = 14 // model: physical, a VM and its platform, or a container (platform.go)
+	maxComponent           = 14
 )
 
 // Class says what a component's value identifies.
@@ -69,6 +70,7 @@ var components = [maxComponent + 1]componentInfo{
 	Hostname:     {"hostname", Software, false},
 	Domain:       {"domain", Software, false},
 	MachineID:    {"machine-id", Software, false},
+	Platform:     {"platform", Model, false},
 }
 
 // Components lists every component in wire order.
@@ -133,7 +135,7 @@ var placeholders = map[string]bool{
 // value is absent (empty, a placeholder, or a run of one repeated character).
 func Normalize(c Component, v string) string {
 	v = strings.Join(strings.Fields(v), " ")
-	if placeholders[strings.ToLower(v)] {
+	if placeholders[strings.ToLower(v)] || pseudo(c, v) {
 		return ""
 	}
 	if c.Class() == Identity && c != NICs && c != TPMEK {
@@ -157,6 +159,11 @@ func Normalize(c Component, v string) string {
 		v = strings.ToLower(v)
 	case MachineID:
 		v = strings.ToLower(v)
+	case Platform:
+		v = strings.ToLower(v)
+		if !platforms[v] {
+			return ""
+		}
 	}
 	return v
 }

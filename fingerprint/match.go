@@ -20,7 +20,15 @@ type Policy struct {
 	Threshold   uint8  // percent of the compared weight that must match, 1..100
 	MinEvidence uint16 // compared weight of Identity components needed to decide at all
 	Rules       [maxComponent + 1]Rule
+	// Optional is a bitmask (bit c for component c) of the counted
+	// components that may be missing now although they were enrolled.
+	// Every other counted component that was enrolled must be present:
+	// hiding it (running without the privileges it needs) is refused.
+	Optional uint16
 }
+
+// IsOptional reports whether p lets c be missing now.
+func (p *Policy) IsOptional(c Component) bool { return c.valid() && p.Optional&(1<<c) != 0 }
 
 // DefaultPolicy is the policy SPEC.md defines: processor and motherboard
 // identity (board, system UUID, TPM EK) are decisive; serials, UUIDs, disks and
@@ -47,9 +55,9 @@ type Status uint8
 
 const (
 	Absent  Status = iota // on neither side
-	Matched               // all values of the smaller side found on the other
-	Partial               // some values in common
-	Changed               // nothing in common
+	Matched               // every enrolled value found now
+	Partial               // some enrolled values found now
+	Changed               // no enrolled value found now, or implausible growth
 	Added                 // only on the current machine
 	Missing               // only in the enrolled fingerprint
 )
@@ -69,6 +77,11 @@ type ComponentResult struct {
 	Enrolled  int       `json:"enrolled"` // values in the enrolled fingerprint
 	Current   int       `json:"current"`  // values on the current machine
 	Earned    uint32    `json:"earned"`   // in thousandths of weight
+	// Growth: a set gained more new values than it kept, which no honest
+	// change does (cards are replaced, not multiplied): counted as changed.
+	Growth bool `json:"implausible_growth,omitempty"`
+	// Required: enrolled, counted, not optional, and missing now.
+	Required bool `json:"missing_required,omitempty"`
 }
 
 // Result is a match decision with its explanation.
@@ -76,6 +89,7 @@ type Result struct {
 	Same            bool                          `json:"same_device"`
 	ScopeMismatch   bool                          `json:"scope_mismatch,omitempty"`
 	DecisiveChanged Component                     `json:"decisive_changed,omitempty"` // the first decisive component that changed
+	MissingRequired Component                     `json:"missing_required,omitempty"` // the first enrolled component that must be present and is not
 	Threshold       uint8                         `json:"threshold_percent"`
 	MinEvidence     uint16                        `json:"min_evidence"`
 	Score           uint32                        `json:"score_permille"` // earned / compared, in thousandths
@@ -87,15 +101,19 @@ type Result struct {
 
 // Match compares the enrolled fingerprint with the current one under p.
 // Both must have the same scope; otherwise the result is a new device.
+// The comparison is one-sided: the enrolled fingerprint is the reference, a
+// counted component it has that cannot be read now is a refusal unless the
+// policy makes it optional, and a set is scored by how many of its enrolled
+// values are still there. Match allocates nothing.
 func Match(enrolled, current *Fingerprint, p *Policy) Result {
 	r := Result{Threshold: p.Threshold, MinEvidence: p.MinEvidence}
 	if enrolled.Scope != current.Scope {
 		r.ScopeMismatch = true
 		return r
 	}
-	var decisive Component
 	for c := Component(1); c <= maxComponent; c++ {
 		rule := p.Rules[c]
+		counted := rule.Weight > 0 || rule.Decisive
 		a, b := enrolled.Components[c], current.Components[c]
 		cr := &r.Components[c-1]
 		*cr = ComponentResult{Component: c, Weight: rule.Weight, Decisive: rule.Decisive, Enrolled: len(a), Current: len(b)}
@@ -108,13 +126,22 @@ func Match(enrolled, current *Fingerprint, p *Policy) Result {
 			continue
 		case len(b) == 0:
 			cr.Status = Missing
+			if counted && !p.IsOptional(c) {
+				cr.Required = true
+				if r.MissingRequired == 0 {
+					r.MissingRequired = c
+				}
+			}
 			continue
 		}
 		k := intersect(a, b)
-		n := min(len(a), len(b))
 		cr.Shared = k
+		if len(b)-k > k {
+			cr.Growth = true
+			k = 0
+		}
 		switch {
-		case k == n:
+		case k == len(a):
 			cr.Status = Matched
 		case k > 0:
 			cr.Status = Partial
@@ -122,25 +149,40 @@ func Match(enrolled, current *Fingerprint, p *Policy) Result {
 			cr.Status = Changed
 		}
 		if rule.Weight == 0 {
+			if rule.Decisive && k == 0 && r.DecisiveChanged == 0 {
+				r.DecisiveChanged = c
+			}
 			continue
 		}
-		cr.Earned = uint32(1000 * uint64(rule.Weight) * uint64(k) / uint64(n))
+		cr.Earned = uint32(1000 * uint64(rule.Weight) * uint64(k) / uint64(len(a)))
 		r.Earned += cr.Earned
 		r.Compared += 1000 * uint32(rule.Weight)
 		if c.Class() == Identity {
 			r.Evidence += uint32(rule.Weight)
 		}
-		if rule.Decisive && k == 0 && decisive == 0 {
-			decisive = c
+		if rule.Decisive && k == 0 && r.DecisiveChanged == 0 {
+			r.DecisiveChanged = c
 		}
 	}
 	if r.Compared > 0 {
 		r.Score = uint32(uint64(r.Earned) * 1000 / uint64(r.Compared))
 	}
-	r.DecisiveChanged = decisive
-	r.Same = decisive == 0 && r.Evidence >= uint32(p.MinEvidence) &&
-		uint64(r.Earned)*100 >= uint64(p.Threshold)*uint64(r.Compared)
+	r.Same = r.MissingRequired == 0 && r.passes()
 	return r
+}
+
+// passes reports whether the compared components alone make the same device.
+func (r *Result) passes() bool {
+	return r.DecisiveChanged == 0 && r.Evidence >= uint32(r.MinEvidence) &&
+		uint64(r.Earned)*100 >= uint64(r.Threshold)*uint64(r.Compared)
+}
+
+// OnlyMissing reports whether the only reason r is not the same device is a
+// required component that cannot be read now: the machine could be the
+// enrolled one, run with less access than at enrolment, or another machine
+// hiding what would tell them apart. Nobody can know which.
+func (r *Result) OnlyMissing() bool {
+	return !r.ScopeMismatch && r.MissingRequired != 0 && r.passes()
 }
 
 // Reason says in a sentence why the result is what it is.
@@ -148,6 +190,8 @@ func (r *Result) Reason() string {
 	switch {
 	case r.ScopeMismatch:
 		return ErrScope.Error()
+	case r.MissingRequired != 0:
+		return fmt.Sprintf("%s was read at activation but cannot be read now: run as the same user as at activation; hidden components are refused", r.MissingRequired)
 	case r.DecisiveChanged != 0:
 		return fmt.Sprintf("%s changed, and it decides identity", r.DecisiveChanged)
 	case r.Evidence < uint32(r.MinEvidence):
@@ -208,6 +252,12 @@ func (r *Result) String() string {
 		if cr.Component.IsSet() && cr.Enrolled > 0 && cr.Current > 0 {
 			detail = fmt.Sprintf(" (%d shared; enrolled %d, now %d)", cr.Shared, cr.Enrolled, cr.Current)
 		}
+		if cr.Growth {
+			detail += " implausible growth: more new values than kept"
+		}
+		if cr.Required {
+			detail += " required: cannot be read now"
+		}
 		fmt.Fprintf(&b, "  %-14s %-8s weight %2d%s%s\n", cr.Component, cr.Status, cr.Weight, d, detail)
 	}
 	verdict := "new device"
@@ -220,11 +270,12 @@ func (r *Result) String() string {
 
 // Wire form of a policy (SPEC.md):
 //
-//	policy = { 1 => 1..100, 2 => uint, 3 => { + component => [uint, bool] } }
+//	policy = { 1 => 1..100, 2 => uint, 3 => { + component => [uint, bool] }, ? 4 => uint }
 type wirePolicy struct {
 	Threshold   uint8              `cbor:"1,keyasint"`
 	MinEvidence uint16             `cbor:"2,keyasint"`
 	Rules       map[uint8]wireRule `cbor:"3,keyasint"`
+	Optional    uint16             `cbor:"4,keyasint,omitempty"`
 }
 
 type wireRule struct {
@@ -239,39 +290,13 @@ func (p *Policy) MarshalBinary() ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	w := wirePolicy{Threshold: p.Threshold, MinEvidence: p.MinEvidence, Rules: map[uint8]wireRule{}}
+	w := wirePolicy{Threshold: p.Threshold, MinEvidence: p.MinEvidence, Rules: map[uint8]wireRule{}, Optional: p.Optional}
 	for c := Component(1); c <= maxComponent; c++ {
 		if r := p.Rules[c]; r.Weight != 0 || r.Decisive {
 			w.Rules[uint8(c)] = wireRule{Weight: r.Weight, Decisive: r.Decisive}
 		}
 	}
 	return cborx.Marshal(w)
-}
-
-// ParsePolicy decodes a policy strictly.
-func ParsePolicy(b []byte) (*Policy, error) {
-	var w wirePolicy
-	if err := cborx.Decode(b, &w); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	p := &Policy{Threshold: w.Threshold, MinEvidence: w.MinEvidence}
-	for k, r := range w.Rules {
-		c := Component(k)
-		if !c.valid() {
-			return nil, fmt.Errorf("%w: policy names unknown component %d", ErrMalformed, k)
-		}
-		if r.Weight == 0 && !r.Decisive {
-			return nil, fmt.Errorf("policy: %w: a rule of weight 0 that is not decisive must be omitted", cborx.ErrNonCanonical)
-		}
-		p.Rules[c] = Rule{Weight: r.Weight, Decisive: r.Decisive}
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := cborx.Canonical(b, &w); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	return p, nil
 }
 
 // Validate checks that a policy can decide anything at all.
@@ -292,6 +317,18 @@ func (p *Policy) Validate() error {
 	}
 	if total == 0 {
 		return fmt.Errorf("%w: policy gives no component any weight", ErrMalformed)
+	}
+	for bit := 0; bit < 16; bit++ {
+		c := Component(bit)
+		if p.Optional&(1<<bit) == 0 {
+			continue
+		}
+		if !c.valid() {
+			return fmt.Errorf("%w: policy makes unknown component %d optional", ErrMalformed, bit)
+		}
+		if r := p.Rules[c]; r.Weight == 0 && !r.Decisive {
+			return fmt.Errorf("%w: policy makes %s optional, but it is not counted", ErrMalformed, c)
+		}
 	}
 	return nil
 }

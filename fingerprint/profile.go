@@ -9,14 +9,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/seatkey/seatkey/internal/cborx"
 )
 
 // Errors for malformed profiles, fingerprints and policies.
 var (
-	ErrMalformed = cborx.ErrMalformed
-	ErrScope     = errors.New("fingerprints were made for different scopes")
+	ErrMalformed error = malformedError{}
+	ErrScope           = errors.New("fingerprints were made for different scopes")
 )
 
 // Profile is what machine.Collect read: for each component its normalised raw values

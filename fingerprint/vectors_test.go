@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +24,7 @@ type fpVector struct {
 	EnrolledFP string            `json:"enrolled_fingerprint"` // hex of the CBOR fingerprint
 	Same       bool              `json:"same_device"`
 	Score      uint32            `json:"score_permille"`
+	Missing    string            `json:"missing_required,omitempty"`
 	Statuses   map[string]string `json:"statuses"`
 }
 
@@ -42,7 +44,7 @@ func TestFingerprintVectors(t *testing.T) {
 	if hex.EncodeToString(pol) != vs.Policy {
 		t.Fatal("default policy encoding differs from the vectors")
 	}
-	if len(vs.Pairs) < 3 {
+	if len(vs.Pairs) < 7 {
 		t.Fatal("too few vectors")
 	}
 	for _, v := range vs.Pairs {
@@ -62,6 +64,17 @@ func TestFingerprintVectors(t *testing.T) {
 		r := Match(ef, cp.Digest(vs.Scope), &DefaultPolicy)
 		if r.Same != v.Same || r.Score != v.Score {
 			t.Errorf("%s: same %v score %d, want %v %d", v.Name, r.Same, r.Score, v.Same, v.Score)
+		}
+		if missing := r.MissingRequired.String(); r.MissingRequired == 0 && v.Missing != "" || r.MissingRequired != 0 && missing != v.Missing {
+			t.Errorf("%s: missing required %v, want %q", v.Name, r.MissingRequired, v.Missing)
+		}
+		// The boundary vectors must sit exactly on their limit, so that a
+		// comparison written with the wrong operator fails them.
+		if strings.Contains(v.Name, "exactly the threshold") && (!r.Same || uint64(r.Earned)*100 != uint64(r.Threshold)*uint64(r.Compared)) {
+			t.Errorf("%s: earned %d of %d is not exactly %d%%", v.Name, r.Earned, r.Compared, r.Threshold)
+		}
+		if strings.Contains(v.Name, "exactly the minimum evidence") && (!r.Same || r.Evidence != uint32(r.MinEvidence)) {
+			t.Errorf("%s: evidence %d, minimum %d", v.Name, r.Evidence, r.MinEvidence)
 		}
 		for _, c := range r.Components {
 			if c.Status != Absent && v.Statuses[c.Component.String()] != c.Status.String() {

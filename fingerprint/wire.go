@@ -3,6 +3,8 @@ package fingerprint
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cborx"
@@ -19,10 +21,18 @@ type wireFingerprint struct {
 }
 
 const (
-	labelFingerprint = "FINGERPRINT"
+	labelFingerprint = armor.Fingerprint
 	maxSetSize       = 64
 	maxScopeLen      = 256
 )
+
+// malformedError is ErrMalformed: its own value, so that errors.Is tells a bad
+// fingerprint, policy or profile from other bad input, and still a
+// license.ErrMalformed (the one CBOR error of every seatkey format).
+type malformedError struct{}
+
+func (malformedError) Error() string { return "malformed fingerprint, policy or profile" }
+func (malformedError) Unwrap() error { return cborx.ErrMalformed }
 
 // MarshalBinary returns the deterministic CBOR form.
 func (f *Fingerprint) MarshalBinary() ([]byte, error) {
@@ -56,10 +66,18 @@ func ParseFingerprint(b []byte) (*Fingerprint, error) {
 		if b, err = armor.Decode(labelFingerprint, b); err != nil {
 			return nil, fmt.Errorf("fingerprint: %w", err)
 		}
+	} else if len(b) > armor.MaxSize {
+		return nil, fmt.Errorf("fingerprint: %w: %d bytes", armor.ErrTooLarge, len(b))
 	}
 	var w wireFingerprint
-	if err := cborx.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("fingerprint: %w", err)
+	if err := cborx.Decode(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2}, nil); missing {
+		return nil, fmt.Errorf("%w: fingerprint field %s is missing", ErrMalformed, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if w.Scope == "" || len(w.Scope) > maxScopeLen {
 		return nil, fmt.Errorf("%w: fingerprint scope must be 1 to %d bytes", ErrMalformed, maxScopeLen)
@@ -89,4 +107,41 @@ func ParseFingerprint(b []byte) (*Fingerprint, error) {
 		f.Components[c] = out
 	}
 	return f, nil
+}
+
+// ParsePolicy decodes a policy strictly, in the order of SPEC.md section 2
+// so that a policy with several flaws always gets the same error: CBOR,
+// unknown keys and value types, missing fields, components out of range (in
+// ascending order), rules [0, false] written out and other omitted defaults
+// (ErrNonCanonical), then the policy's rules (Validate). Every error matches
+// ErrMalformed.
+func ParsePolicy(b []byte) (*Policy, error) {
+	var w wirePolicy
+	if err := cborx.Decode(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: policy: %w", ErrMalformed, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3}, nil); missing {
+		return nil, fmt.Errorf("%w: policy field %s is missing", ErrMalformed, k)
+	}
+	keys := slices.Sorted(maps.Keys(w.Rules))
+	for _, k := range keys {
+		if !Component(k).valid() {
+			return nil, fmt.Errorf("%w: policy names unknown component %d", ErrMalformed, k)
+		}
+	}
+	p := &Policy{Threshold: w.Threshold, MinEvidence: w.MinEvidence, Optional: w.Optional}
+	for _, k := range keys {
+		r := w.Rules[k]
+		if r.Weight == 0 && !r.Decisive {
+			return nil, fmt.Errorf("%w: policy: %w: the rule [0, false] of %s must be omitted", ErrMalformed, cborx.ErrNonCanonical, Component(k))
+		}
+		p.Rules[k] = Rule{Weight: r.Weight, Decisive: r.Decisive}
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: policy: %w", ErrMalformed, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }

@@ -1,6 +1,3 @@
-// Package issuer is the vendor's side of seatkey: signing keys, minting
-// licenses and, later, the ledger of activations and revocation.
-// Vendor applications never import it; they use package verifier.
 package issuer
 
 import (

@@ -25,7 +25,7 @@ const product = "ledgerpro"
 func newLedger(t testing.TB) (*Ledger, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ledger.db")
-	l, err := OpenLedger(path)
+	l, err := CreateLedger(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +231,7 @@ func TestDecommissionRecommissionSuspend(t *testing.T) {
 	l.RecommissionLimit = 2
 	k := testIssuerKey(t)
 	tok := mintFor(t, k, "Globex", 1, license.Subscription, 0)
+	noMigrations(t, l, k, tok)
 	m := syntheticMachine(1)
 	res, err := l.Activate(k, requestFor(t, tok, m, "m1", false))
 	if err != nil {
@@ -304,7 +305,7 @@ func TestOverage(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		l, _ := newLedger(t)
 		tok := mintFor(t, k, "Globex", 10, license.Subscription, 0)
-		if err := l.RecordLicense(k, tok, LicensePolicy{OverageAllowed: allow, OveragePriceCents: 7500, Contact: "it@globex.example"}); err != nil {
+		if err := l.RecordLicense(k, tok, LicensePolicy{OverageAllowed: allow, OveragePriceCents: 7500, Contact: "it@globex.example", MigrationGrace: -1}); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 10; i++ {
@@ -444,8 +445,9 @@ func TestConcurrentActivations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if ok != 7 || full != 17 || seatsUsed(t, l, tok) != 7 {
-		t.Fatalf("ok %d, refused %d, used %d", ok, full, seatsUsed(t, l, tok))
+	// Seven seats and one server migration (SPEC 10.4 rule 11), never more.
+	if ok != 8 || full != 16 || seatsUsed(t, l, tok) != 7 || migrating(t, l) != 1 {
+		t.Fatalf("ok %d, refused %d, used %d, migrating %d", ok, full, seatsUsed(t, l, tok), migrating(t, l))
 	}
 }
 
@@ -456,19 +458,24 @@ func TestReportCSV(t *testing.T) {
 	l.RecordLicense(k, tok, LicensePolicy{OverageAllowed: true, OveragePriceCents: DefaultOveragePriceCents})
 	l.Activate(k, requestFor(t, tok, syntheticMachine(1), "web, 1", false))
 	r2, _ := l.Activate(k, requestFor(t, tok, syntheticMachine(2), "web-2", false))
-	var buf bytes.Buffer
-	if err := l.WriteCSV(&buf, Filter{Customer: "Globex"}); err != nil {
+	var devs, sums bytes.Buffer
+	if err := l.WriteDeviceCSV(&devs, Filter{Customer: "Globex"}); err != nil {
 		t.Fatal(err)
 	}
-	out := buf.String()
-	for _, want := range []string{strings.Join(DeviceHeader, ","), `"web, 1"`, r2.Device.String() + ",web-2,active,false", ",true,50.00\n", ",1,2,1,50.00\n"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("CSV lacks %q:\n%s", want, out)
+	if err := l.WriteSummaryCSV(&sums, Filter{Customer: "Globex"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{strings.Join(DeviceHeader, ","), `"web, 1"`, r2.Device.String() + ",web-2,active,false", ",true,50.00\n"} {
+		if !strings.Contains(devs.String(), want) {
+			t.Errorf("device CSV lacks %q:\n%s", want, devs.String())
 		}
 	}
-	buf.Reset()
-	if err := l.WriteCSV(&buf, Filter{Customer: "Nobody"}); err != nil || strings.Count(buf.String(), "\n") != 3 {
-		t.Fatalf("empty filter: %v %q", err, buf.String())
+	if want := strings.Join(SummaryHeader, ",") + "\n"; !strings.HasPrefix(sums.String(), want) || !strings.HasSuffix(sums.String(), ",1,2,1,50.00\n") {
+		t.Errorf("summary CSV:\n%s", sums.String())
+	}
+	devs.Reset()
+	if err := l.WriteDeviceCSV(&devs, Filter{Customer: "Nobody"}); err != nil || strings.Count(devs.String(), "\n") != 1 {
+		t.Fatalf("empty filter: %v %q", err, devs.String())
 	}
 }
 

@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,7 +56,7 @@ func TestWebhookDeliveryWithRetries(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	ok, failed, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Backoff: time.Millisecond})
+	ok, failed, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: testSecret, Backoff: time.Millisecond})
 	if err != nil || ok != 3 || failed != 0 {
 		t.Fatalf("delivered %d, failed %d: %v", ok, failed, err)
 	}
@@ -70,7 +71,7 @@ func TestWebhookDeliveryWithRetries(t *testing.T) {
 func TestWebhookFailureKeepsNotificationsPending(t *testing.T) {
 	l := ledgerWithNotifications(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
-	_, failed, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Retries: 1, Backoff: time.Millisecond})
+	_, failed, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: testSecret, Retries: 1, Backoff: time.Millisecond})
 	srv.Close()
 	if err != nil || failed != 3 {
 		t.Fatalf("failed %d: %v", failed, err)
@@ -79,14 +80,14 @@ func TestWebhookFailureKeepsNotificationsPending(t *testing.T) {
 	if len(pending) != 3 || pending[0].Attempts != 1 || !strings.Contains(pending[0].LastError, "500") {
 		t.Fatalf("pending after failure: %+v", pending)
 	}
-	gone := &Webhook{URL: srv.URL, Retries: 1, Backoff: time.Millisecond} // server closed: network errors
+	gone := &Webhook{URL: srv.URL, Secret: testSecret, Retries: 1, Backoff: time.Millisecond} // server closed: network errors
 	if _, failed, _ := l.Deliver(context.Background(), gone); failed != 3 {
 		t.Fatal("delivered to a closed server")
 	}
 	rejecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) }))
 	defer rejecting.Close()
 	var n Notification
-	if err := (&Webhook{URL: rejecting.URL}).Notify(context.Background(), &n); !errors.Is(err, ErrPermanent) {
+	if err := (&Webhook{URL: rejecting.URL, Secret: testSecret}).Notify(context.Background(), &n); !errors.Is(err, ErrPermanent) {
 		t.Fatalf("403 should be permanent: %v", err)
 	}
 }
@@ -163,32 +164,129 @@ func TestSMTPDelivery(t *testing.T) {
 	}
 }
 
+var testSecret = []byte("shared secret from the vendor's settings")
+
 func TestWebhookSignature(t *testing.T) {
 	l := ledgerWithNotifications(t)
-	secret := []byte("shared secret from the vendor's settings")
+	secret := testSecret
 	var verified, refused atomic.Int32
+	var mu sync.Mutex
+	ids := map[string]bool{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := VerifyWebhook(secret, r.Header.Get("Seatkey-Signature"), body, time.Now(), 5*time.Minute); err != nil {
+		id, err := VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute)
+		if err != nil {
 			refused.Add(1)
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		mu.Lock()
+		ids[id] = true
+		mu.Unlock()
 		verified.Add(1)
 	}))
 	defer srv.Close()
-	if ok, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: []byte("wrong secret")}); err != nil || ok != 0 || refused.Load() != 3 {
+	if ok, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: []byte("a wrong secret, long enough")}); err != nil || ok != 0 || refused.Load() != 3 {
 		t.Fatalf("wrong secret: delivered %d, refused %d, %v", ok, refused.Load(), err)
 	}
 	if ok, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: secret}); err != nil || ok != 3 || verified.Load() != 3 {
 		t.Fatalf("right secret: delivered %d, %v", ok, err)
 	}
-	body := []byte(`{"id":1}`)
-	old := SignWebhook(secret, time.Now().Add(-time.Hour), body)
-	if err := VerifyWebhook(secret, old, body, time.Now(), 5*time.Minute); err == nil {
-		t.Fatal("an hour-old signature accepted (replay)")
+	if len(ids) != 3 {
+		t.Fatalf("three notifications arrived with %d distinct event IDs", len(ids))
 	}
-	if err := VerifyWebhook(secret, SignWebhook(secret, time.Now(), body), []byte(`{"id":2}`), time.Now(), time.Minute); err == nil {
-		t.Fatal("signature accepted for another body")
+	body := []byte(`{"id":1}`)
+	id := "evt_" + strings.Repeat("a", 26)
+	signed := func(id string, at time.Time, b []byte) http.Header {
+		h := http.Header{}
+		h.Set(HeaderEventID, id)
+		h.Set(HeaderSignature, SignWebhook(secret, id, at, b))
+		return h
+	}
+	if got, err := VerifyWebhook(secret, signed(id, time.Now(), body), body, time.Now(), time.Minute); err != nil || got != id {
+		t.Fatalf("valid webhook: %q, %v", got, err)
+	}
+	for name, h := range map[string]http.Header{
+		"an hour old (replay after the window)": signed(id, time.Now().Add(-time.Hour), body),
+		"signed for another body":               signed(id, time.Now(), []byte(`{"id":2}`)),
+		"event ID swapped after signing": func() http.Header {
+			h := signed(id, time.Now(), body)
+			h.Set(HeaderEventID, "evt_"+strings.Repeat("b", 26))
+			return h
+		}(),
+		"no event ID":  func() http.Header { h := signed(id, time.Now(), body); h.Del(HeaderEventID); return h }(),
+		"no signature": func() http.Header { h := signed(id, time.Now(), body); h.Del(HeaderSignature); return h }(),
+	} {
+		if _, err := VerifyWebhook(secret, h, body, time.Now(), time.Minute); !errors.Is(err, ErrWebhookSignature) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// A receiver that keeps the IDs it has seen refuses a captured webhook
+// replayed inside the time window: the signature alone cannot.
+func TestWebhookReplay(t *testing.T) {
+	l := ledgerWithNotifications(t)
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var captured *http.Request
+	var capturedBody []byte
+	var accepted, replays atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		id, err := VerifyWebhook(testSecret, r.Header, body, time.Now(), 5*time.Minute)
+		if err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[id] {
+			replays.Add(1)
+			return // already processed: acknowledge, do nothing
+		}
+		seen[id] = true
+		accepted.Add(1)
+		if captured == nil {
+			captured, capturedBody = r, body
+		}
+	}))
+	defer srv.Close()
+	if ok, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: testSecret}); err != nil || ok != 3 {
+		t.Fatalf("delivered %d: %v", ok, err)
+	}
+	// The attacker resends the captured request, headers and all, a second later.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(capturedBody))
+	req.Header = captured.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || accepted.Load() != 3 || replays.Load() != 1 {
+		t.Fatalf("replay: status %d, accepted %d, replays %d", resp.StatusCode, accepted.Load(), replays.Load())
+	}
+}
+
+// A webhook with an empty or short secret sends nothing, and the
+// notifications stay pending untouched.
+func TestWebhookNeedsSecret(t *testing.T) {
+	l := ledgerWithNotifications(t)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	for _, secret := range [][]byte{nil, {}, []byte("short")} {
+		if _, _, err := l.Deliver(context.Background(), &Webhook{URL: srv.URL, Secret: secret}); !errors.Is(err, ErrWebhookSecret) {
+			t.Fatalf("secret %q: %v", secret, err)
+		}
+		if err := (&Webhook{URL: srv.URL, Secret: secret}).Notify(context.Background(), &Notification{}); !errors.Is(err, ErrPermanent) {
+			t.Fatalf("Notify with secret %q: %v", secret, err)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("%d unsigned requests sent", calls.Load())
+	}
+	if pending, _ := l.Notifications(true); len(pending) != 3 || pending[0].Attempts != 0 {
+		t.Fatalf("pending after refusal: %+v", pending)
 	}
 }

@@ -100,8 +100,9 @@ func TestMultiProcessActivations(t *testing.T) {
 			}
 		}
 	}
-	if ok != 10 || full != 26 || seatsUsed(t, l, tok) != 10 {
-		t.Fatalf("ok %d, full %d, used %d", ok, full, seatsUsed(t, l, tok))
+	// Ten seats and one server migration (SPEC 10.4 rule 11), never more.
+	if ok != 11 || full != 25 || seatsUsed(t, l, tok) != 10 || migrating(t, l) != 1 {
+		t.Fatalf("ok %d, full %d, used %d, migrating %d", ok, full, seatsUsed(t, l, tok), migrating(t, l))
 	}
 }
 

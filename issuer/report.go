@@ -1,11 +1,9 @@
 package issuer
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,8 +25,9 @@ type Device struct {
 	Label          string              `json:"label"`
 	Status         string              `json:"status"`
 	Failover       bool                `json:"failover"`
-	Overage        bool                `json:"overage"`
-	PriceCents     int64               `json:"price_cents"` // billed for this device (overage only)
+	Overage        bool                `json:"overage"`     // beyond the seats now
+	PriceCents     int64               `json:"price_cents"` // billed for this device: overage bills times the price; decommissioning keeps it
+	Recommissions  int                 `json:"recommissions"`
 	FirstActivated time.Time           `json:"first_activated"`
 	LastActivated  time.Time           `json:"last_activated"`
 }
@@ -40,9 +39,15 @@ type Summary struct {
 	Product     string     `json:"product"`
 	Seats       int        `json:"seats"`
 	Used        int        `json:"used"`
-	Overage     int        `json:"overage_devices"`
+	Overage     int        `json:"overage_devices"` // overage bills: each time a device took a seat beyond the seats
 	AmountCents int64      `json:"amount_due_cents"`
 	Suspended   bool       `json:"customer_suspended"`
+	// A server migration in progress, and the fraud handling of SPEC 10.4
+	// rule 11: zero times when none.
+	MigrationUntil time.Time `json:"migration_until,omitzero"`
+	FlaggedAt      time.Time `json:"flagged_at,omitzero"`
+	FlagDeadline   time.Time `json:"flag_deadline,omitzero"`
+	DisabledAt     time.Time `json:"disabled_at,omitzero"`
 }
 
 func (f Filter) where() (string, []any) {
@@ -61,7 +66,7 @@ func (f Filter) where() (string, []any) {
 // EachDevice calls fn for every device the filter selects, streaming rows.
 func (l *Ledger) EachDevice(f Filter, fn func(*Device) error) error {
 	w, args := f.where()
-	rows, err := l.db.Query(`SELECT l.id, c.name, d.id, d.label, d.status, d.failover, d.overage, l.overage_price_cents, d.first_activated, d.last_activated
+	rows, err := l.db.Query(`SELECT l.id, c.name, d.id, d.label, d.status, d.failover, d.overage, d.billed_overage * l.overage_price_cents, d.recommissions, d.first_activated, d.last_activated
 		FROM devices d JOIN licenses l ON l.id = d.license_id JOIN customers c ON c.id = l.customer_id`+w+` ORDER BY l.id, d.first_activated, d.id`, args...)
 	if err != nil {
 		return err
@@ -69,17 +74,13 @@ func (l *Ledger) EachDevice(f Filter, fn func(*Device) error) error {
 	defer rows.Close()
 	var d Device
 	var lic, dev []byte
-	var price, first, last int64
+	var first, last int64
 	for rows.Next() {
-		if err := rows.Scan(&lic, &d.Customer, &dev, &d.Label, &d.Status, &d.Failover, &d.Overage, &price, &first, &last); err != nil {
+		if err := rows.Scan(&lic, &d.Customer, &dev, &d.Label, &d.Status, &d.Failover, &d.Overage, &d.PriceCents, &d.Recommissions, &first, &last); err != nil {
 			return err
 		}
 		copy(d.License[:], lic)
 		copy(d.ID[:], dev)
-		d.PriceCents = 0
-		if d.Overage {
-			d.PriceCents = price
-		}
 		d.FirstActivated, d.LastActivated = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 		if err := fn(&d); err != nil {
 			return err
@@ -91,9 +92,8 @@ func (l *Ledger) EachDevice(f Filter, fn func(*Device) error) error {
 // Summaries returns the per-license account for the filter.
 func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 	w, args := f.where()
-	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.seats, c.suspended,
-		COALESCE(SUM(CASE WHEN d.id IS NOT NULL AND d.failover = 0 AND (d.status <> 'decommissioned' OR l.kind = `+strconv.Itoa(int(license.PerDeployment))+`) THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN d.overage = 1 THEN 1 ELSE 0 END), 0)
+	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.seats, c.suspended, `+seatsSQL+`, `+billedSQL+`, `+billedSQL+` * l.overage_price_cents,
+		COALESCE(MAX(CASE WHEN d.status <> 'decommissioned' THEN d.migration_until END), 0), COALESCE(l.flagged_at, 0), COALESCE(l.flag_deadline, 0), COALESCE(l.disabled_at, 0)
 		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id ORDER BY l.id`, args...)
 	if err != nil {
 		return nil, err
@@ -103,95 +103,29 @@ func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 	for rows.Next() {
 		var s Summary
 		var lic []byte
-		if err := rows.Scan(&lic, &s.Customer, &s.Product, &s.Seats, &s.Suspended, &s.Used, &s.Overage); err != nil {
+		var mig, flagged, deadline, disabled int64
+		if err := rows.Scan(&lic, &s.Customer, &s.Product, &s.Seats, &s.Suspended, &s.Used, &s.Overage, &s.AmountCents, &mig, &flagged, &deadline, &disabled); err != nil {
 			return nil, err
 		}
+		s.MigrationUntil, s.FlaggedAt, s.FlagDeadline, s.DisabledAt = unixOrZero(mig), unixOrZero(flagged), unixOrZero(deadline), unixOrZero(disabled)
 		copy(s.License[:], lic)
 		out = append(out, s)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		var price int64
-		if err := l.db.QueryRow(`SELECT overage_price_cents FROM licenses WHERE id = ?`, out[i].License[:]).Scan(&price); err != nil {
-			return nil, err
-		}
-		out[i].AmountCents = int64(out[i].Overage) * price
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // DeviceHeader is the CSV header of the device rows.
 var DeviceHeader = []string{"license", "customer", "device", "label", "status", "failover", "first_activated", "last_activated", "overage", "price"}
 
-// WriteCSV writes one row per device, a blank line, then one summary row per
-// license (license, customer, product, seats, used, overage_devices, amount_due).
-// Rows are streamed; only free-text fields (customer, label) can need quoting.
-func (l *Ledger) WriteCSV(w io.Writer, f Filter) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	bw.WriteString(strings.Join(DeviceHeader, ",") + "\n")
-	var row []byte
-	var lastLic license.ID
-	var licText []byte
-	err := l.EachDevice(f, func(d *Device) error {
-		if licText == nil || d.License != lastLic {
-			lastLic, licText = d.License, license.AppendID(nil, "lic", d.License[:])
-		}
-		row = append(row[:0], licText...)
-		row = append(row, ',')
-		row = appendCSVField(row, d.Customer)
-		row = append(row, ',')
-		row = license.AppendID(row, "dev", d.ID[:])
-		row = append(row, ',')
-		row = appendCSVField(row, d.Label)
-		row = append(row, ',')
-		row = append(row, d.Status...)
-		row = append(row, ',')
-		row = strconv.AppendBool(row, d.Failover)
-		row = append(row, ',')
-		row = d.FirstActivated.AppendFormat(row, time.RFC3339)
-		row = append(row, ',')
-		row = d.LastActivated.AppendFormat(row, time.RFC3339)
-		row = append(row, ',')
-		row = strconv.AppendBool(row, d.Overage)
-		row = append(row, ',')
-		row = appendDecimal(row, d.PriceCents)
-		row = append(row, '\n')
-		_, err := bw.Write(row)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	sums, err := l.Summaries(f)
-	if err != nil {
-		return err
-	}
-	bw.WriteString("\nlicense,customer,product,seats,used,overage_devices,amount_due\n")
-	for _, s := range sums {
-		row = license.AppendID(row[:0], "lic", s.License[:])
-		row = append(row, ',')
-		row = appendCSVField(row, s.Customer)
-		row = append(row, ',')
-		row = appendCSVField(row, s.Product)
-		row = append(row, ',')
-		row = strconv.AppendInt(row, int64(s.Seats), 10)
-		row = append(row, ',')
-		row = strconv.AppendInt(row, int64(s.Used), 10)
-		row = append(row, ',')
-		row = strconv.AppendInt(row, int64(s.Overage), 10)
-		row = append(row, ',')
-		row = appendDecimal(row, s.AmountCents)
-		row = append(row, '\n')
-		bw.Write(row)
-	}
-	return bw.Flush()
-}
-
 // appendCSVField quotes a field as RFC 4180 requires: when it holds a comma,
-// a quote, a line break or leading space.
+// a quote, a line break or leading space. A field a spreadsheet would run as
+// a formula (starting with =, +, -, @, tab or CR: customer text such as
+// =HYPERLINK(...)) is first prefixed with a single quote, which spreadsheets
+// show as text.
 func appendCSVField(dst []byte, s string) []byte {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		s = "'" + s
+	}
 	if s == "" || (!strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ') {
 		return append(dst, s...)
 	}
@@ -203,15 +137,6 @@ func appendCSVField(dst []byte, s string) []byte {
 		dst = append(dst, s[i])
 	}
 	return append(dst, '"')
-}
-
-func appendDecimal(dst []byte, cents int64) []byte {
-	dst = strconv.AppendInt(dst, cents/100, 10)
-	dst = append(dst, '.')
-	if c := cents % 100; c < 10 {
-		dst = append(dst, '0')
-	}
-	return strconv.AppendInt(dst, cents%100, 10)
 }
 
 // WriteJSON writes {"devices": [...], "summary": [...]}, streaming the devices.
@@ -242,8 +167,6 @@ func (l *Ledger) WriteJSON(w io.Writer, f Filter) error {
 	_, err = fmt.Fprintf(w, `],"summary":%s}`+"\n", b)
 	return err
 }
-
-func decimal(cents int64) string { return fmt.Sprintf("%d.%02d", cents/100, cents%100) }
 
 // Notification is a message recorded for a customer's contact.
 type Notification struct {
@@ -280,4 +203,11 @@ func (l *Ledger) Notifications(pendingOnly bool) ([]Notification, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+func unixOrZero(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
 }

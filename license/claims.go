@@ -1,8 +1,8 @@
 package license
 
 import (
-	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -59,6 +59,7 @@ type Claims struct {
 	Kind          Kind      `json:"kind"`                    //
 	UpgradesUntil time.Time `json:"upgrades_until,omitzero"` // end of upgrade protection; zero means none (on the wire, absent means Expires)
 	Major         int       `json:"major,omitempty"`         // licensed major version; 0 means any
+	Revision      int       `json:"revision,omitempty"`      // times re-issued (renewal, upgrade); 0 for the first issue
 }
 
 // Limits on claim values, so that a token stays small and decoding stays cheap.
@@ -67,6 +68,9 @@ const (
 	MaxFeatureLen = 64
 	MaxFeatures   = 256
 	maxTime       = 253402300799 // 9999-12-31T23:59:59Z
+	// MaxCount bounds seats, failover and major: 2^31-1, so that every
+	// value fits an int on 32-bit platforms too.
+	MaxCount = math.MaxInt32
 )
 
 // ClaimSeatkey is the private CWT claim key holding seatkey's own claims.
@@ -91,6 +95,7 @@ type wireSeatkey struct {
 	Kind          uint64   `cbor:"5,keyasint"`
 	UpgradesUntil uint64   `cbor:"6,keyasint,omitempty"`
 	Major         uint64   `cbor:"7,keyasint,omitempty"`
+	Revision      uint64   `cbor:"8,keyasint,omitempty"`
 }
 
 func unix(t time.Time) uint64 {
@@ -119,6 +124,7 @@ func (c Claims) Marshal() ([]byte, error) {
 		SK: wireSeatkey{
 			Edition: c.Edition, Features: c.Features, Seats: uint64(c.Seats), Failover: uint64(c.Failover),
 			Kind: uint64(c.Kind), UpgradesUntil: unix(c.UpgradesUntil), Major: uint64(c.Major),
+			Revision: uint64(c.Revision),
 		},
 	}
 	if !c.Expires.IsZero() && c.UpgradesUntil.Unix() == c.Expires.Unix() {
@@ -130,52 +136,81 @@ func (c Claims) Marshal() ([]byte, error) {
 	return cborx.Marshal(w)
 }
 
+// claimKeys are the keys license-claims defines (SPEC.md section 4).
+var claimKeys = &cborx.Keys{
+	Defined: []int64{1, 2, 3, 4, 5, 6, 7, ClaimSeatkey},
+	Nested:  map[int64]*cborx.Keys{ClaimSeatkey: {Defined: []int64{1, 2, 3, 4, 5, 6, 7, 8}}},
+}
+
 // ParseClaims strictly decodes a license payload and checks its rules.
 // Any claim this version does not define is refused with ErrUnknownClaim:
 // ignoring a claim could silently widen what the license allows.
+//
+// The checks run in the order SPEC.md section 4 gives, so that a payload with
+// several flaws gets the error of the first: CBOR rules (section 2), unknown
+// keys, value types, values written out that must be omitted, then bounds and
+// rules.
 func ParseClaims(b []byte) (Claims, error) {
-	var w wireClaims
-	if err := cborx.Decode(b, &w); err != nil {
-		if errors.Is(err, cborx.ErrUnknownField) {
-			return Claims{}, fmt.Errorf("%w: %v", ErrUnknownClaim, err)
-		}
+	c, err := parseClaims(b)
+	if err != nil {
+		return Claims{}, fmt.Errorf("license: %w", err)
+	}
+	return c, nil
+}
+
+func parseClaims(b []byte) (Claims, error) {
+	if err := cborx.Check(b); err != nil {
 		return Claims{}, fmt.Errorf("claims: %w", err)
 	}
-	for _, t := range []uint64{w.Exp, w.Nbf, w.Iat, w.SK.UpgradesUntil} {
-		if t > maxTime {
-			return Claims{}, fmt.Errorf("%w: time after year 9999", ErrInvalidClaims)
-		}
+	if k, found := cborx.UnknownKey(b, claimKeys); found {
+		return Claims{}, fmt.Errorf("%w: claim key %s", ErrUnknownClaim, k)
 	}
-	if w.SK.Seats > 1<<31 || w.SK.Failover > 1<<31 || w.SK.Major > 1<<31 || w.SK.Kind > 255 {
-		return Claims{}, fmt.Errorf("%w: number out of range", ErrInvalidClaims)
+	var w wireClaims
+	if err := cborx.DecMode.Unmarshal(b, &w); err != nil {
+		return Claims{}, fmt.Errorf("claims: %w: a value of the wrong type: %v", ErrMalformed, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3, 6, 7, ClaimSeatkey}, map[int64][]int64{ClaimSeatkey: {1, 3, 5}}); missing {
+		return Claims{}, fmt.Errorf("%w: required claim %s is missing", ErrInvalidClaims, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return Claims{}, fmt.Errorf("claims: %w", err)
+	}
+	if w.Nbf != 0 && w.Nbf == w.Iat {
+		return Claims{}, fmt.Errorf("claims: %w: nbf equal to iat must be omitted", ErrNonCanonical)
+	}
+	if w.Exp != 0 && w.SK.UpgradesUntil == w.Exp {
+		return Claims{}, fmt.Errorf("claims: %w: upgrades-until equal to exp must be omitted", ErrNonCanonical)
 	}
 	if len(w.Cti) != len(ID{}) {
 		return Claims{}, fmt.Errorf("%w: license ID (cti) must be %d bytes", ErrInvalidClaims, len(ID{}))
+	}
+	for _, t := range []uint64{w.Exp, w.Nbf, w.Iat, w.SK.UpgradesUntil} {
+		if t > maxTime {
+			return Claims{}, fmt.Errorf("%w: time after 9999-12-31T23:59:59Z", ErrInvalidClaims)
+		}
+	}
+	if w.SK.Seats > MaxCount || w.SK.Failover > MaxCount || w.SK.Major > MaxCount {
+		return Claims{}, fmt.Errorf("%w: seats, failover and major must be at most %d", ErrInvalidClaims, MaxCount)
+	}
+	if w.SK.Kind > 255 {
+		return Claims{}, fmt.Errorf("%w: unknown license kind %d", ErrInvalidClaims, w.SK.Kind)
 	}
 	c := Claims{
 		Vendor: w.Iss, Customer: w.Sub, Product: w.Aud,
 		IssuedAt: fromUnix(w.Iat), NotBefore: fromUnix(w.Nbf), Expires: fromUnix(w.Exp),
 		Edition: w.SK.Edition, Features: w.SK.Features, Seats: int(w.SK.Seats), Failover: int(w.SK.Failover),
 		Kind: Kind(w.SK.Kind), UpgradesUntil: fromUnix(w.SK.UpgradesUntil), Major: int(w.SK.Major),
+		Revision: int(w.SK.Revision),
 	}
 	copy(c.ID[:], w.Cti)
-	if w.Nbf != 0 && w.Nbf == w.Iat {
-		return Claims{}, fmt.Errorf("claims: %w: nbf equal to iat must be omitted", ErrNonCanonical)
-	}
 	if c.NotBefore.IsZero() {
 		c.NotBefore = c.IssuedAt
-	}
-	if w.Exp != 0 && w.SK.UpgradesUntil == w.Exp {
-		return Claims{}, fmt.Errorf("claims: %w: upgrades-until equal to exp must be omitted", ErrNonCanonical)
 	}
 	if w.SK.UpgradesUntil == 0 {
 		c.UpgradesUntil = c.Expires
 	}
 	if err := c.Validate(); err != nil {
 		return Claims{}, err
-	}
-	if err := cborx.Canonical(b, &w); err != nil {
-		return Claims{}, fmt.Errorf("claims: %w", err)
 	}
 	return c, nil
 }
@@ -191,7 +226,7 @@ func (c Claims) Validate() error {
 		}
 	}
 	if c.ID == (ID{}) {
-		return bad("license ID is zero")
+		return bad("license ID is all zero (reserved)")
 	}
 	if c.IssuedAt.IsZero() || c.IssuedAt.Unix() <= 0 {
 		return bad("issue time (iat) is required")
@@ -208,11 +243,11 @@ func (c Claims) Validate() error {
 	if !c.Expires.IsZero() && !c.Expires.After(nbf) {
 		return bad("expiry must be after the start of validity")
 	}
-	if c.Seats < 1 || c.Seats > 1<<31 {
-		return bad("seats must be at least 1")
+	if c.Seats < 1 || int64(c.Seats) > MaxCount {
+		return bad("seats must be 1 to %d", MaxCount)
 	}
-	if c.Failover < 0 || c.Failover > 1<<31 || c.Major < 0 || c.Major > 1<<31 {
-		return bad("failover and major must not be negative")
+	if c.Failover < 0 || int64(c.Failover) > MaxCount || c.Major < 0 || int64(c.Major) > MaxCount || c.Revision < 0 || int64(c.Revision) > MaxCount {
+		return bad("failover, major and revision must be 0 to %d", MaxCount)
 	}
 	switch c.Kind {
 	case Subscription:

@@ -27,7 +27,7 @@ type coseKey struct {
 }
 
 const (
-	labelPublicKey = "PUBLIC KEY"
+	labelPublicKey = armor.PublicKey
 	ktyOKP         = 1
 	crvEd25519     = 6
 )
@@ -73,7 +73,13 @@ func (k PublicKey) Line() string {
 }
 
 // ParsePublicKey reads a public key in either text form or as COSE_Key bytes.
+// Text errors are ErrArmor, ErrWrongType or ErrTooLarge; anything wrong in
+// the COSE_Key itself (CBOR, a missing or wrong kty, kid, alg, crv or x, any
+// other parameter) is ErrBadKey.
 func ParsePublicKey(b []byte) (PublicKey, error) {
+	if len(b) > armor.MaxSize && !armor.Is(b) {
+		return PublicKey{}, fmt.Errorf("public key: %w: %d bytes", ErrTooLarge, len(b))
+	}
 	if armor.Is(b) {
 		var err error
 		if b, err = armor.Decode(labelPublicKey, b); err != nil {
@@ -81,8 +87,11 @@ func ParsePublicKey(b []byte) (PublicKey, error) {
 		}
 	}
 	var ck coseKey
-	if err := cborx.Unmarshal(b, &ck); err != nil {
+	if err := cborx.Decode(b, &ck); err != nil {
 		return PublicKey{}, fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3, -1, -2}, nil); missing {
+		return PublicKey{}, fmt.Errorf("%w: parameter %s is missing", ErrBadKey, k)
 	}
 	if ck.Kty != ktyOKP || ck.Alg != -8 || ck.Crv != crvEd25519 {
 		return PublicKey{}, fmt.Errorf("%w: not an Ed25519 (OKP, EdDSA) key", ErrBadKey)

@@ -30,25 +30,46 @@ const (
 	TypeLicense    = "application/seatkey-license"
 	TypeActivation = "application/seatkey-activation"
 	TypeRevocation = "application/seatkey-revocation"
+	TypeStateReset = "application/seatkey-state-reset" // see package verifier
 )
 
 // Errors for bytes that are not a well-formed license, public key or text form.
-// The specific CBOR errors all match ErrMalformed as well.
+//
+// ErrMalformed is the one error for CBOR that breaks SPEC.md section 2 or a
+// structure of the wrong shape, in any seatkey format; the specific CBOR
+// errors (ErrNonCanonical, ErrIndefinite, ErrDuplicateKey, ErrTrailing) all
+// match it as well. Errors about the text forms (ErrArmor, ErrWrongType,
+// ErrTooLarge) do not: text that is not a seatkey text form is not bad CBOR.
 var (
-	ErrMalformed     = cborx.ErrMalformed
-	ErrNonCanonical  = cborx.ErrNonCanonical
-	ErrIndefinite    = cborx.ErrIndefinite
-	ErrDuplicateKey  = cborx.ErrDuplicateKey
-	ErrTrailing      = cborx.ErrTrailing
-	ErrAlgorithm     = cose.ErrAlgorithm
-	ErrTooLarge      = cose.ErrTooLarge
-	ErrArmor         = armor.ErrArmor
-	ErrWrongType     = errors.New("wrong token type")
+	ErrMalformed    = cborx.ErrMalformed
+	ErrNonCanonical = cborx.ErrNonCanonical
+	ErrIndefinite   = cborx.ErrIndefinite
+	ErrDuplicateKey = cborx.ErrDuplicateKey
+	ErrTrailing     = cborx.ErrTrailing
+
+	ErrAlgorithm = cose.ErrAlgorithm
+	ErrArmor     = armor.ErrArmor
+	// ErrWrongType: an object of another kind, by armor label or token type.
+	ErrWrongType = armor.ErrWrongType
+	// ErrTooLarge: larger than its type allows, in any form.
+	ErrTooLarge = armor.ErrTooLarge
+
 	ErrUnknownClaim  = errors.New("unknown claim")
 	ErrInvalidClaims = errors.New("invalid claims")
-	ErrBadID         = errors.New("malformed ID")
-	ErrBadKey        = errors.New("malformed public key")
+	// ErrBadID: text that is not an identifier of the kind expected
+	// (lic_, key_, act_, dev_; SPEC.md section 6).
+	ErrBadID = errors.New("malformed ID")
+	// ErrBadKey: anything wrong in a public key file.
+	ErrBadKey = errors.New("malformed public key")
 )
+
+// MaxFileSize is the most a program needs to read of any seatkey file, in any
+// form: the armored form of the largest revocation list (64 MiB in binary).
+// Tools that read customer files should stop there rather than at a smaller
+// cap, or they refuse lists this package accepts.
+const MaxFileSize = maxB64 + 2*(maxB64+63)/64 + 8192
+
+const maxB64 = (armor.MaxRevocationListSize + 2) / 3 * 4
 
 // MaxTokenSize is the largest token, in binary form, any decoder accepts.
 const MaxTokenSize = cose.MaxSize

@@ -1,12 +1,14 @@
 package license_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -168,6 +170,23 @@ func FuzzParsePublicKey(f *testing.F) {
 		if len(k.Key) != 32 {
 			t.Fatal("accepted a key of the wrong size")
 		}
+		// Exact round trip: what was accepted is one of the key's three
+		// canonical forms, byte for byte (up to surrounding space and CRLF).
+		bin, err := k.MarshalBinary()
+		if err != nil {
+			t.Fatalf("accepted key does not encode: %v", err)
+		}
+		text := bytes.TrimSpace(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")))
+		if !bytes.Equal(b, bin) && !bytes.Equal(text, bytes.TrimSpace(k.Armor())) && string(text) != k.Line() {
+			t.Fatalf("accepted a form that is not canonical: %q", b)
+		}
+		// Every form of it parses back to the same key.
+		for _, form := range [][]byte{bin, k.Armor(), []byte(k.Line())} {
+			again, err := license.ParsePublicKey(form)
+			if err != nil || !bytes.Equal(again.Key, k.Key) || again.ID() != k.ID() {
+				t.Fatalf("re-encoded key %q: %v", form, err)
+			}
+		}
 	})
 }
 
@@ -175,8 +194,28 @@ func FuzzInspect(f *testing.F) {
 	f.Add([]byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, err := license.Inspect(b)
-		if err == nil && tok.Claims.Validate() != nil {
+		if err != nil {
+			return
+		}
+		if tok.Claims.Validate() != nil {
 			t.Fatal("Inspect returned invalid claims")
+		}
+		// Inspect loses nothing: the claims it shows encode back to exactly
+		// the token's payload, and the key ID and size are the token's.
+		raw, err := license.Decode(license.TypeLicense, b)
+		if err != nil {
+			t.Fatalf("Inspect accepted what Decode refuses: %v", err)
+		}
+		m, err := cose.Parse(raw, license.MaxTokenSize)
+		if err != nil {
+			t.Fatalf("Inspect accepted what cose.Parse refuses: %v", err)
+		}
+		again, err := tok.Claims.Marshal()
+		if err != nil || !bytes.Equal(again, m.Payload) {
+			t.Fatalf("shown claims do not re-encode to the payload: %v\n in %x\nout %x", err, m.Payload, again)
+		}
+		if tok.Size != len(raw) || !bytes.Equal(tok.KeyID[:], m.KID) || tok.Type != license.TypeLicense {
+			t.Fatalf("token facts: size %d of %d, kid %x of %x, type %q", tok.Size, len(raw), tok.KeyID, m.KID, tok.Type)
 		}
 	})
 }

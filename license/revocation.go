@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
+	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cborx"
 )
 
@@ -59,15 +61,16 @@ const (
 	idEntrySize  = 16 + 4 + 1
 	keyEntrySize = 8 + 4 + 1
 	// MaxRevocationSize bounds a revocation list token in binary form.
-	MaxRevocationSize = 64 << 20
+	MaxRevocationSize = armor.MaxRevocationListSize
 )
 
 // ErrRevocationList is returned for a malformed list.
 var ErrRevocationList = errors.New("malformed revocation list")
 
-// RevocationList is the content of a revocation list token. Lookups search
-// the sorted fixed-width entries in place: no map, no allocation.
-type RevocationList struct {
+// Revocations is the content (payload) of a revocation list token, not
+// verified: package verifier's RevocationList is a verified list. Lookups
+// search the sorted fixed-width entries in place: no map, no allocation.
+type Revocations struct {
 	Vendor      string
 	IssuedAt    time.Time
 	Sequence    uint64
@@ -93,9 +96,26 @@ type wireRevoke struct {
 	Keys        []byte `cbor:"5,keyasint,omitempty"`
 }
 
-// NewRevocationList builds a list; entries may come in any order.
-func NewRevocationList(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*RevocationList, error) {
-	r := &RevocationList{Vendor: vendor, Sequence: seq, IssuedAt: issued.UTC().Truncate(time.Second), NextUpdate: next.UTC().Truncate(time.Second)}
+// RevocationList is the old name of Revocations.
+//
+// Deprecated: use Revocations; verifier.RevocationList is the verified list.
+type RevocationList = Revocations
+
+// NewRevocationList is the old name of NewRevocations.
+//
+// Deprecated: use NewRevocations.
+func NewRevocationList(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*Revocations, error) {
+	return NewRevocations(vendor, seq, issued, next, licenses, activations, keys)
+}
+
+// ParseRevocationList is the old name of ParseRevocations.
+//
+// Deprecated: use ParseRevocations; verifier.ParseRevocationList verifies a list token.
+func ParseRevocationList(b []byte) (*Revocations, error) { return ParseRevocations(b) }
+
+// NewRevocations builds a list's content; entries may come in any order.
+func NewRevocations(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*Revocations, error) {
+	r := &Revocations{Vendor: vendor, Sequence: seq, IssuedAt: issued.UTC().Truncate(time.Second), NextUpdate: next.UTC().Truncate(time.Second)}
 	defer r.index()
 	var err error
 	if r.licenses, err = pack(licenses, 16); err != nil {
@@ -131,10 +151,21 @@ func pack(es []Entry, idSize int) ([]byte, error) {
 	return out, nil
 }
 
-func (r *RevocationList) validate() error {
-	if r.Vendor == "" || len(r.Vendor) > MaxTextLen || r.Sequence == 0 || r.IssuedAt.Unix() <= 0 || !r.NextUpdate.After(r.IssuedAt) {
-		return fmt.Errorf("%w: vendor, sequence (>= 1), issue time and a later next-update time are required", ErrRevocationList)
+// keyReason reports whether a reason may be given for a key (1 and 6 only)
+// or, if !key, for a license or an activation (every other reason).
+func keyReason(r byte, key bool) bool {
+	isKey := r == byte(ReasonKeyCompromise) || r == byte(ReasonRetired)
+	return r <= maxReason && isKey == key
+}
+
+func (r *Revocations) validate() error {
+	if r.Vendor == "" || len(r.Vendor) > MaxTextLen || !utf8.ValidString(r.Vendor) {
+		return fmt.Errorf("%w: vendor (iss) must be 1 to %d bytes of UTF-8", ErrRevocationList, MaxTextLen)
 	}
+	if r.Sequence == 0 || r.IssuedAt.Unix() <= 0 || !r.NextUpdate.After(r.IssuedAt) {
+		return fmt.Errorf("%w: sequence (>= 1), issue time and a later next-update time are required", ErrRevocationList)
+	}
+	iat := uint32(min(r.IssuedAt.Unix(), 1<<32-1))
 	for _, part := range []struct {
 		b    []byte
 		id   int
@@ -144,9 +175,14 @@ func (r *RevocationList) validate() error {
 		if len(part.b)%size != 0 {
 			return fmt.Errorf("%w: %s is not a whole number of %d-byte entries", ErrRevocationList, part.name, size)
 		}
+		key := part.id == 8
 		for off := 0; off < len(part.b); off += size {
-			if part.b[off+size-1] > maxReason {
-				return fmt.Errorf("%w: unknown reason in %s", ErrRevocationList, part.name)
+			reason := part.b[off+size-1]
+			if !keyReason(reason, key) {
+				return fmt.Errorf("%w: reason %d is not allowed in %s (1 and 6 are for keys only, and keys take only those)", ErrRevocationList, reason, part.name)
+			}
+			if at := binary.BigEndian.Uint32(part.b[off+part.id:]); at > iat && Reason(reason) != ReasonRetired {
+				return fmt.Errorf("%w: an entry in %s is dated after the list was issued", ErrRevocationList, part.name)
 			}
 			if off > 0 && bytes.Compare(part.b[off-size:off-size+part.id], part.b[off:off+part.id]) >= 0 {
 				return fmt.Errorf("%w: %s not sorted and unique", ErrRevocationList, part.name)
@@ -157,7 +193,7 @@ func (r *RevocationList) validate() error {
 }
 
 // Marshal returns the payload of a revocation list token.
-func (r *RevocationList) Marshal() ([]byte, error) {
+func (r *Revocations) Marshal() ([]byte, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -165,50 +201,92 @@ func (r *RevocationList) Marshal() ([]byte, error) {
 		SK: wireRevoke{Seq: r.Sequence, NextUpdate: uint64(r.NextUpdate.Unix()), Licenses: r.licenses, Activations: r.activations, Keys: r.keys}})
 }
 
-// ParseRevocationList strictly decodes a revocation list payload. The
-// entries are not copied: the list refers to b, which must not change.
-func ParseRevocationList(b []byte) (*RevocationList, error) {
+// revocationKeys are the keys revocation-claims defines (SPEC.md 11.1).
+var revocationKeys = &cborx.Keys{
+	Defined: []int64{1, 6, ClaimSeatkey},
+	Nested:  map[int64]*cborx.Keys{ClaimSeatkey: {Defined: []int64{1, 2, 3, 4, 5}}},
+}
+
+// ParseRevocations strictly decodes a revocation list payload, checking in
+// the order SPEC.md section 11.1 gives: CBOR rules (section 2), unknown keys
+// (ErrUnknownClaim), value types, empty entry lists (ErrNonCanonical), then
+// the list's rules (ErrRevocationList). The entries are not copied: the
+// result refers to b, which must not change.
+func ParseRevocations(b []byte) (*Revocations, error) {
 	if err := cborx.Check(b); err != nil {
 		return nil, fmt.Errorf("revocation list: %w", err)
 	}
-	// Check proved the encoding deterministic (sorted keys, shortest forms);
-	// what is left is the shape, walked in place so a million entries are
-	// never copied.
-	r := &RevocationList{}
-	rd := cborx.NewReader(b)
-	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrRevocationList, what) }
-	n, err := rd.Map()
-	if err != nil || n != 3 {
-		return nil, bad("payload must be a map of iss, iat and the seatkey claim")
+	if k, found := cborx.UnknownKey(b, revocationKeys); found {
+		return nil, fmt.Errorf("%w: revocation list key %s", ErrUnknownClaim, k)
 	}
-	var iat uint64
-	for i, want := range []int64{1, 6, ClaimSeatkey} {
-		k, err := rd.Int()
-		if err != nil {
-			return nil, bad("bad claim key")
-		}
-		if k != want {
-			return nil, fmt.Errorf("%w: %w: claim %d (entry %d)", ErrRevocationList, ErrUnknownClaim, k, i)
-		}
+	// Check proved the encoding deterministic and UnknownKey that every key
+	// is defined; what is left is the shape, walked in place so a million
+	// entries are never copied.
+	r := &Revocations{}
+	var iat, next uint64
+	var seen [3]bool
+	var sk [6]bool
+	rd := cborx.NewReader(b)
+	typeErr := func(err error) error {
+		return fmt.Errorf("%w: a value of the wrong type: %w", ErrRevocationList, err)
+	}
+	n, err := rd.Map()
+	if err != nil {
+		return nil, typeErr(err)
+	}
+	for i := 0; i < n; i++ {
+		k, _ := rd.Int()
 		switch k {
 		case 1:
 			r.Vendor, err = rd.Text()
+			seen[0] = true
 		case 6:
 			iat, err = rd.Uint()
+			seen[1] = true
 		default:
-			err = parseRevoke(rd, r)
+			seen[2] = true
+			var m int
+			if m, err = rd.Map(); err != nil {
+				break
+			}
+			for j := 0; j < m && err == nil; j++ {
+				k, _ := rd.Int()
+				if k >= 1 && k <= 5 { // UnknownKey has refused every other key
+					sk[k] = true
+				}
+				switch k {
+				case 1:
+					r.Sequence, err = rd.Uint()
+				case 2:
+					next, err = rd.Uint()
+				case 3:
+					r.licenses, err = rd.Bytes()
+				case 4:
+					r.activations, err = rd.Bytes()
+				case 5:
+					r.keys, err = rd.Bytes()
+				}
+			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrRevocationList, err)
+			return nil, typeErr(err)
 		}
 	}
 	if err := rd.Done(); err != nil {
 		return nil, err
 	}
-	if iat > maxTime || uint64(r.NextUpdate.Unix()) > maxTime {
-		return nil, bad("time after year 9999")
+	for k := 3; k <= 5; k++ {
+		if sk[k] && len([][]byte{r.licenses, r.activations, r.keys}[k-3]) == 0 {
+			return nil, fmt.Errorf("revocation list: %w: an empty entry list must be omitted", ErrNonCanonical)
+		}
 	}
-	r.IssuedAt = fromUnix(iat)
+	if !seen[0] || !seen[1] || !seen[2] || !sk[1] || !sk[2] {
+		return nil, fmt.Errorf("%w: iss, iat, sequence and next update are required", ErrRevocationList)
+	}
+	if iat > maxTime || next > maxTime {
+		return nil, fmt.Errorf("%w: time after 9999-12-31T23:59:59Z", ErrRevocationList)
+	}
+	r.IssuedAt, r.NextUpdate = fromUnix(iat), fromUnix(next)
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -216,52 +294,9 @@ func ParseRevocationList(b []byte) (*RevocationList, error) {
 	return r, nil
 }
 
-func parseRevoke(rd *cborx.Reader, r *RevocationList) error {
-	n, err := rd.Map()
-	if err != nil || n < 2 || n > 5 {
-		return fmt.Errorf("seatkey claim must be a map of 2 to 5 entries")
-	}
-	for i := 0; i < n; i++ {
-		k, err := rd.Int()
-		if err != nil {
-			return err
-		}
-		switch k {
-		case 1:
-			r.Sequence, err = rd.Uint()
-		case 2:
-			var t uint64
-			t, err = rd.Uint()
-			r.NextUpdate = fromUnix(t)
-		case 3, 4, 5:
-			var b []byte
-			if b, err = rd.Bytes(); err == nil && len(b) == 0 {
-				return fmt.Errorf("%w: an empty entry list must be omitted", cborx.ErrNonCanonical)
-			}
-			switch k {
-			case 3:
-				r.licenses = b
-			case 4:
-				r.activations = b
-			default:
-				r.keys = b
-			}
-		default:
-			return fmt.Errorf("%w: key %d", ErrUnknownClaim, k)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if r.Sequence == 0 || r.NextUpdate.IsZero() {
-		return fmt.Errorf("sequence and next update are required")
-	}
-	return nil
-}
-
 // index records, for each first two bytes of an ID, where its entries start,
 // so a lookup binary-searches one small bucket (about len/65536 entries).
-func (r *RevocationList) index() {
+func (r *Revocations) index() {
 	for _, part := range []struct {
 		b   []byte
 		dst *[]uint32
@@ -316,13 +351,13 @@ func find(b []byte, idx []uint32, id []byte) (Entry, bool) {
 }
 
 // License, Activation and Key report whether an ID is revoked, and how.
-func (r *RevocationList) License(id ID) (Entry, bool) { return find(r.licenses, r.licIndex, id[:]) }
-func (r *RevocationList) Activation(id [16]byte) (Entry, bool) {
+func (r *Revocations) License(id ID) (Entry, bool) { return find(r.licenses, r.licIndex, id[:]) }
+func (r *Revocations) Activation(id [16]byte) (Entry, bool) {
 	return find(r.activations, r.actIndex, id[:])
 }
-func (r *RevocationList) Key(id KeyID) (Entry, bool) { return find(r.keys, nil, id[:]) }
+func (r *Revocations) Key(id KeyID) (Entry, bool) { return find(r.keys, nil, id[:]) }
 
 // Len returns how many licenses, activations and keys the list revokes.
-func (r *RevocationList) Len() (licenses, activations, keys int) {
+func (r *Revocations) Len() (licenses, activations, keys int) {
 	return len(r.licenses) / idEntrySize, len(r.activations) / idEntrySize, len(r.keys) / keyEntrySize
 }

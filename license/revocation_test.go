@@ -19,7 +19,7 @@ func TestRevocationLookupAgreesWithMap(t *testing.T) {
 		if _, dup := want[id]; dup {
 			return
 		}
-		r := license.Reason(len(es) % 6)
+		r := []license.Reason{0, 2, 3, 4, 5}[len(es)%5]
 		want[id] = r
 		es = append(es, license.Entry{ID: append([]byte(nil), id[:]...), At: now, Reason: r})
 	}

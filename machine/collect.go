@@ -1,29 +1,39 @@
 // Package machine reads this machine's hardware profile (package fingerprint
-// defines it) through ghw and the TPM: the only seatkey code that touches
-// hardware. A vendor application that only verifies never imports it.
+// defines it): the only seatkey code that touches hardware. A vendor
+// application that only verifies never imports it.
+//
+// Each operating system has its own reader: Linux through ghw (sysfs, procfs,
+// the udev database) and the TPM device, Windows through WMI, the registry and
+// the TPM Base Services, macOS through sysctl, ioreg and networksetup. The
+// Windows and macOS readers record raw query results first and turn them into
+// a Profile with pure functions, so recorded results from any machine (the
+// fixtures in testdata/windows and testdata/darwin) read the same on every OS.
 package machine
 
 import (
 	"errors"
 	"fmt"
-	"github.com/seatkey/seatkey/fingerprint"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
-	"github.com/jaypipes/ghw"
-	"github.com/jaypipes/ghw/pkg/block"
-	"github.com/jaypipes/ghw/pkg/snapshot"
+	"github.com/seatkey/seatkey/fingerprint"
 )
 
 // Options say where Collect reads from.
 type Options struct {
-	// Root is an alternate root holding a sysfs/procfs/udev tree as ghw reads
-	// it, or a ghw snapshot (.tar.gz, .tgz). Empty: this machine.
+	// Root is empty (this machine) or recorded hardware to read instead:
+	// a Windows WMI record (a .json file, read on any OS), a macOS record
+	// (a directory holding ioreg-platform.txt, read on any OS), or, on Linux
+	// only, a sysfs/procfs/udev tree as ghw reads it or a ghw snapshot
+	// (.tar.gz, .tgz).
 	Root string
-	// TPM is "" (this machine's /dev/tpmrm0 if there is one; never under
-	// Root), "none", a TPM character device, or the unix socket of a TPM
+	// TPM is "" (this machine's TPM if there is one: /dev/tpmrm0 on Linux,
+	// the TPM Base Services on Windows; never read for a Root), "none", or,
+	// on Linux only, a TPM character device or the unix socket of a TPM
 	// simulator such as swtpm.
 	TPM string
 }
@@ -31,116 +41,108 @@ type Options struct {
 // ErrTPM is returned when a TPM that was asked for by path cannot be read.
 var ErrTPM = errors.New("cannot read the TPM endorsement key")
 
-// DefaultTPMDevice is the kernel's TPM resource manager.
+// ErrRecord is returned for a Windows or macOS record that cannot be read.
+var ErrRecord = errors.New("machine: unreadable hardware record")
+
+// DefaultTPMDevice is the Linux kernel's TPM resource manager.
 const DefaultTPMDevice = "/dev/tpmrm0"
 
 // Collect reads this machine's (or Root's) profile. What cannot be read is
 // absent, with a note saying why; only a TPM named explicitly must work.
 func Collect(o Options) (*fingerprint.Profile, error) {
-	root := o.Root
-	if strings.HasSuffix(root, ".tar.gz") || strings.HasSuffix(root, ".tgz") {
-		dir, err := os.MkdirTemp("", "seatkey-snapshot-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		if err := snapshot.UnpackInto(root, dir); err != nil {
-			return nil, fmt.Errorf("fingerprint: snapshot %s: %w", root, err)
-		}
-		root = dir
+	switch kind, err := recordKind(o.Root); {
+	case err != nil:
+		return nil, err
+	case kind == kindWindows:
+		return collectRecordFile(o, readWMIRecord)
+	case kind == kindDarwin:
+		return collectRecordFile(o, readDarwinRecord)
 	}
-	p := &fingerprint.Profile{}
-	opts := []any{ghw.WithDisableWarnings(), ghw.WithDisableTools(), ghw.WithDisableTopology()}
-	if root != "" {
-		opts = append(opts, ghw.WithChroot(root))
+	return collectOS(o)
+}
+
+type rootKind int
+
+const (
+	kindNone rootKind = iota
+	kindWindows
+	kindDarwin
+)
+
+// recordKind says whether root names a Windows or macOS record.
+func recordKind(root string) (rootKind, error) {
+	if root == "" {
+		return kindNone, nil
 	}
-	collectHardware(p, opts)
-	p.Set(fingerprint.Memory, memoryGiB(root))
-	collectSoftware(p, root)
-	if root == "" && os.Geteuid() != 0 {
-		p.Notes = append(p.Notes, "not running as root: board serial, system serial and system UUID are unreadable")
+	if strings.EqualFold(filepath.Ext(root), ".json") {
+		return kindWindows, nil
 	}
-	tpmPath := o.TPM
-	switch {
-	case tpmPath == "none":
-		p.Notes = append(p.Notes, "TPM disabled")
-	case tpmPath == "" && root != "":
-		p.Notes = append(p.Notes, "no TPM read under an alternate root")
-	case tpmPath == "":
-		if _, err := os.Stat(DefaultTPMDevice); err != nil {
-			p.Notes = append(p.Notes, "no TPM: "+DefaultTPMDevice+" not present")
-			break
-		}
-		ek, err := ReadEK(DefaultTPMDevice)
-		if err != nil {
-			p.Notes = append(p.Notes, "no TPM: "+err.Error())
-			break
-		}
-		p.Set(fingerprint.TPMEK, ek)
+	if st, err := os.Stat(filepath.Join(root, darwinPlatformFile)); err == nil && st.Mode().IsRegular() {
+		return kindDarwin, nil
+	}
+	if runtime.GOOS != "linux" {
+		return kindNone, fmt.Errorf("machine: %s is neither a Windows record (.json) nor a macOS record (no %s); Linux trees and snapshots are read on Linux only", root, darwinPlatformFile)
+	}
+	return kindNone, nil
+}
+
+func collectRecordFile(o Options, read func(string) (*fingerprint.Profile, error)) (*fingerprint.Profile, error) {
+	p, err := read(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	switch o.TPM {
+	case "", "none":
+		p.Notes = append(p.Notes, "no TPM read for a recorded machine")
 	default:
-		ek, err := ReadEK(tpmPath)
-		if err != nil {
-			return nil, err
-		}
-		p.Set(fingerprint.TPMEK, ek)
+		return nil, fmt.Errorf("%w: a recorded machine has no TPM to read at %s", ErrTPM, o.TPM)
 	}
 	return p, nil
 }
 
-func collectHardware(p *fingerprint.Profile, opts []any) {
-	if cpu, err := ghw.CPU(opts...); err == nil {
-		var models []string
-		for _, pr := range cpu.Processors {
-			models = append(models, pr.Vendor+"|"+pr.Model)
-		}
-		p.Set(fingerprint.CPU, models...)
-	} else {
-		p.Notes = append(p.Notes, "processor unreadable: "+err.Error())
+// maxRecord bounds a record file: real ones are a few kilobytes.
+const maxRecord = 1 << 20
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRecord, err)
 	}
-	if bb, err := ghw.Baseboard(opts...); err == nil {
-		p.Set(fingerprint.BoardModel, pair(bb.Vendor, bb.Product))
-		p.Set(fingerprint.BoardSerial, bb.SerialNumber)
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrRecord, path, err)
 	}
-	if pr, err := ghw.Product(opts...); err == nil {
-		p.Set(fingerprint.SystemUUID, pr.UUID)
-		p.Set(fingerprint.SystemSerial, pr.SerialNumber)
+	if len(b) > maxRecord {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrRecord, path, maxRecord)
 	}
-	if bios, err := ghw.BIOS(opts...); err == nil {
-		p.Set(fingerprint.BIOS, join3(bios.Vendor, bios.Version, bios.Date))
-	}
-	if blk, err := ghw.Block(opts...); err == nil {
-		var ids []string
-		for _, d := range blk.Disks {
-			if id := diskID(d); id != "" {
-				ids = append(ids, id)
-			}
-		}
-		p.Set(fingerprint.Disks, ids...)
-	}
-	if nw, err := ghw.Network(opts...); err == nil {
-		var macs []string
-		for _, n := range nw.NICs {
-			if !n.IsVirtual && n.MACAddress != "" {
-				macs = append(macs, n.MACAddress)
-			}
-		}
-		p.Set(fingerprint.NICs, macs...)
-	}
+	return b, nil
 }
 
-// diskID identifies a fixed physical disk by WWN, else by serial; removable,
-// optical, loop and virtual devices are not part of the machine.
-func diskID(d *block.Disk) string {
-	if d.IsRemovable || (d.DriveType != block.DriveTypeHDD && d.DriveType != block.DriveTypeSSD) {
+// collectTPM adds the EK of the TPM at path (as ReadEK takes it) to p, or a
+// note saying why there is none. explicit: the caller named the TPM, so
+// failing to read it is an error.
+func collectTPM(p *fingerprint.Profile, path string, explicit bool) error {
+	ek, err := ReadEK(path)
+	if err != nil {
+		if explicit {
+			return err
+		}
+		p.Notes = append(p.Notes, "no TPM: "+err.Error())
+		return nil
+	}
+	p.Set(fingerprint.TPMEK, ek)
+	return nil
+}
+
+// gib renders a byte count rounded to whole GiB as "<n> GiB" ("" for none),
+// the form of the memory component on every OS.
+func gib(bytes uint64) string {
+	g := (bytes + 1<<29) >> 30
+	if g == 0 {
 		return ""
 	}
-	if w := fingerprint.Normalize(fingerprint.Disks, d.WWN); w != "" {
-		return "wwn:" + strings.ToLower(w)
-	}
-	if s := fingerprint.Normalize(fingerprint.Disks, d.SerialNumber); s != "" {
-		return "sn:" + strings.ToUpper(s)
-	}
-	return ""
+	return strconv.FormatUint(g, 10) + " GiB"
 }
 
 // pair joins a vendor and a model, absent when the model is absent.
@@ -158,60 +160,28 @@ func join3(a, b, c string) string {
 	return a + "|" + b + "|" + c
 }
 
-func collectSoftware(p *fingerprint.Profile, root string) {
-	read := func(path string) string {
-		b, err := os.ReadFile(filepath.Join(root, path))
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(b))
-	}
-	host := read("/proc/sys/kernel/hostname")
-	if host == "" {
-		host = read("/etc/hostname")
-	}
-	if host == "" && root == "" {
-		host, _ = os.Hostname()
-	}
-	p.Set(fingerprint.Hostname, host)
-	domain := read("/proc/sys/kernel/domainname")
-	if fingerprint.Normalize(fingerprint.Domain, domain) == "" {
-		domain = ""
-		if _, d, ok := strings.Cut(host, "."); ok {
-			domain = d
-		}
-	}
-	if domain == "" {
-		for _, line := range strings.Split(read("/etc/krb5.conf"), "\n") {
-			if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "default_realm" {
-				domain = strings.TrimSpace(v)
-			}
-		}
-	}
-	p.Set(fingerprint.Domain, domain)
-	p.Set(fingerprint.MachineID, read("/etc/machine-id"))
-}
-
-// memoryGiB is MemTotal from /proc/meminfo rounded to whole GiB, so the
-// memory the kernel reserves (which differs between kernels) changes nothing.
-// ghw's memory reader walks every sysfs memory block: half of Collect's time.
-func memoryGiB(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "/proc/meminfo"))
-	if err != nil {
+// canonicalMAC returns a MAC address as six lower-case, colon-separated
+// bytes, whatever separators (":", "-", ".", none) and case it came in; ""
+// if it is not a 48-bit address.
+func canonicalMAC(s string) string {
+	s = strings.NewReplacer(":", "", "-", "", ".", "", " ", "").Replace(strings.TrimSpace(s))
+	if len(s) != 12 {
 		return ""
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil || kb <= 0 {
-				return ""
-			}
-			gib := (kb + 1<<19) >> 20
-			if gib == 0 {
-				return ""
-			}
-			return strconv.FormatInt(gib, 10) + " GiB"
+	s = strings.ToLower(s)
+	var b strings.Builder
+	for i := 0; i < 12; i += 2 {
+		if !isHex(s[i]) || !isHex(s[i+1]) {
+			return ""
 		}
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(s[i : i+2])
 	}
-	return ""
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

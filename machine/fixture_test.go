@@ -26,6 +26,8 @@ type machine struct {
 	Disks                          []disk
 	NICs                           []nic
 	Hostname, Domain, MachineID    string
+	Hypervisor                     bool              // the CPU's "hypervisor" flag (a VM)
+	Files                          map[string]string // other files, by path under the root (/.dockerenv, proc/1/cgroup)
 }
 
 type disk struct {
@@ -47,6 +49,10 @@ func (m machine) clone() machine {
 	}
 	c.Disks = append([]disk(nil), m.Disks...)
 	c.NICs = append([]nic(nil), m.NICs...)
+	c.Files = map[string]string{}
+	for k, v := range m.Files {
+		c.Files[k] = v
+	}
 	return c
 }
 
@@ -57,7 +63,7 @@ func (m machine) write(root string) error {
 	for s := 0; s < m.Sockets; s++ {
 		for c := 0; c < m.Cores; c++ {
 			fmt.Fprintf(&cpuinfo, "processor\t: %d\nvendor_id\t: %s\ncpu family\t: 6\nmodel\t\t: 106\nmodel name\t: %s\nstepping\t: 6\nmicrocode\t: %s\ncpu MHz\t\t: 2000.000\ncache size\t: 49152 KB\nphysical id\t: %d\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\nflags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr sse sse2 ht avx avx2%s\n\n",
-				lp, m.CPUVendor, m.CPUModel, m.Microcode, s, m.Cores, c, m.Cores, map[bool]string{true: " md_clear", false: ""}[m.Microcode > "0xd000300"])
+				lp, m.CPUVendor, m.CPUModel, m.Microcode, s, m.Cores, c, m.Cores, map[bool]string{true: " md_clear", false: ""}[m.Microcode > "0xd000300"]+map[bool]string{true: " hypervisor", false: ""}[m.Hypervisor])
 			d := fmt.Sprintf("sys/devices/system/cpu/cpu%d/", lp)
 			files[d+"topology/physical_package_id"] = fmt.Sprint(s)
 			files[d+"topology/core_id"] = fmt.Sprint(c)
@@ -118,6 +124,9 @@ func (m machine) write(root string) error {
 	}
 	if m.MachineID != "" {
 		files["etc/machine-id"] = m.MachineID
+	}
+	for k, v := range m.Files {
+		files[k] = v
 	}
 	for name, content := range files {
 		p := filepath.Join(root, name)

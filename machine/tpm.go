@@ -4,35 +4,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
-	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
-	"github.com/google/go-tpm/tpm2/transport/linuxudstpm"
 )
 
 // ekPersistentHandle is where a provisioned RSA EK usually lives (TCG EK profile).
 const ekPersistentHandle = 0x81010001
 
-// ReadEK returns the identity of the TPM's RSA endorsement key at path (a
-// character device or a simulator's unix socket): "rsa:" and the SHA-256 of
-// its modulus. It only reads: a provisioned EK from its persistent handle, or
-// otherwise the EK regenerated in transient memory from the TCG template
-// (deterministic for a TPM) and flushed at once.
+// ReadEK returns the identity of the TPM's RSA endorsement key: "rsa:" and
+// the SHA-256 of its modulus. path names the TPM as openTPM of this OS takes
+// it: on Linux a character device or a simulator's unix socket, on Windows ""
+// for the TPM Base Services. It only reads: a provisioned EK from its
+// persistent handle, or otherwise the EK regenerated in transient memory from
+// the TCG template (deterministic for a TPM) and flushed at once.
 func ReadEK(path string) (string, error) {
-	st, err := os.Stat(path)
+	tpm, err := openTPM(path)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrTPM, err)
-	}
-	var tpm transport.TPMCloser
-	if st.Mode()&os.ModeSocket != 0 {
-		tpm, err = linuxudstpm.Open(path)
-	} else {
-		tpm, err = linuxtpm.Open(path)
-	}
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", ErrTPM, path, err)
+		return "", err
 	}
 	defer tpm.Close()
 	if id, ok := persistentEK(tpm); ok {

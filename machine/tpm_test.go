@@ -1,13 +1,18 @@
 package machine
 
 import (
-	"github.com/seatkey/seatkey/fingerprint"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/seatkey/seatkey/fingerprint"
 )
 
 // needSWTPM skips without swtpm, except under CI, which installs it and must run these tests.
@@ -40,36 +45,100 @@ func newTPMState(t testing.TB) string {
 }
 
 // startTPM runs swtpm on a unix socket over state until stop or the test ends.
+//
+// swtpm creates its socket file before it listens on it, so the file existing
+// does not mean the TPM is ready: startTPM waits until a connection actually
+// succeeds, for at most tpmStartTimeout, and otherwise fails with the last
+// connection error, swtpm's exit status if it died, its stderr and its log.
 func startTPM(t testing.TB, state string) (sock string, stop func()) {
 	t.Helper()
 	run := t.TempDir()
 	sock = filepath.Join(run, "sock")
+	logFile := filepath.Join(run, "log")
 	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+state,
 		"--server", "type=unixio,path="+sock, "--ctrl", "type=unixio,path="+filepath.Join(run, "ctrl"),
-		"--flags", "not-need-init,startup-clear")
-	var stderr strings.Builder
+		"--flags", "not-need-init,startup-clear", "--log", "file="+logFile+",level=1")
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("swtpm: %v", err)
 	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stopped := false
 	stop = func() {
 		if !stopped {
 			stopped = true
 			cmd.Process.Kill()
-			cmd.Wait()
+			<-exited
 		}
 	}
 	t.Cleanup(stop)
-	for i := 0; i < 200; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			return sock, stop
+	if err := waitListening(sock, exited, tpmStartTimeout); err != nil {
+		stop()
+		if !errors.Is(err, errExited) {
+			err = fmt.Errorf("%w (swtpm still running, killed)", err)
+		} else {
+			err = fmt.Errorf("%w: %v", err, waitErr)
 		}
-		time.Sleep(10 * time.Millisecond)
+		log, _ := os.ReadFile(logFile)
+		t.Fatalf("swtpm not ready on %s: %v\nstderr:\n%s\nlog:\n%s", sock, err, stderr.String(), log)
 	}
-	stop()
-	t.Fatalf("swtpm did not open its socket: %s", stderr.String())
-	return "", nil
+	return sock, stop
+}
+
+// tpmStartTimeout bounds how long startTPM waits for swtpm to listen.
+const tpmStartTimeout = 5 * time.Second
+
+var errExited = errors.New("swtpm exited")
+
+// waitListening dials the unix socket at path until a connection succeeds,
+// with a short backoff, until timeout or until exited is closed. It returns
+// nil once a dial succeeded, and otherwise the last dial error.
+func waitListening(path string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	backoff := 2 * time.Millisecond
+	var last error
+	for {
+		conn, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		last = err
+		select {
+		case <-exited:
+			return fmt.Errorf("%w before listening (last dial: %v)", errExited, last)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no connection within %v: %w", timeout, last)
+		}
+		time.Sleep(backoff)
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+// lockedBuffer is a strings.Builder safe to write from exec's copying
+// goroutine while a failing test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestTPMEndorsementKey(t *testing.T) {
@@ -129,5 +198,41 @@ func TestTPMInCollectAndMatch(t *testing.T) {
 	}
 	if _, err := Collect(Options{Root: dir, TPM: filepath.Join(dir, "no-such-tpm")}); err == nil {
 		t.Fatal("a TPM named explicitly that cannot be read must be an error")
+	}
+}
+
+// The readiness wait itself: a socket path nobody listens on is refused until
+// the timeout, with the dial error in the message; a listener that appears
+// late is found.
+func TestTPMHelperWaitListening(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sock")
+	if err := os.WriteFile(path, nil, 0o600); err != nil { // exists, but nothing listens
+		t.Fatal(err)
+	}
+	err := waitListening(path, nil, 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("a file nobody listens on: %v", err)
+	}
+	exited := make(chan struct{})
+	close(exited)
+	if err := waitListening(path, exited, time.Minute); !errors.Is(err, errExited) {
+		t.Fatalf("server gone: %v", err)
+	}
+	os.Remove(path)
+	ready := make(chan net.Listener, 1)
+	go func() {
+		time.Sleep(30 * time.Millisecond) // a server that starts listening late
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			t.Error(err)
+		}
+		ready <- l
+	}()
+	if err := waitListening(path, nil, 5*time.Second); err != nil {
+		t.Fatalf("late listener: %v", err)
+	}
+	if l := <-ready; l != nil {
+		l.Close()
 	}
 }

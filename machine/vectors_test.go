@@ -3,6 +3,7 @@ package machine
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -26,6 +27,7 @@ type fpVector struct {
 	EnrolledFP string            `json:"enrolled_fingerprint"`
 	Same       bool              `json:"same_device"`
 	Score      uint32            `json:"score_permille"`
+	Missing    string            `json:"missing_required,omitempty"`
 	Statuses   map[string]string `json:"statuses"`
 }
 
@@ -37,7 +39,23 @@ var vectorPairs = []struct {
 	{"server, several small changes", rackServer, []change{ramUpgrade, diskReplaced, nicAdded, renamed, biosUpdate}},
 	{"server, motherboard replaced", rackServer, []change{boardReplaced}},
 	{"vm cloned, not root", apply(vm, nonRoot), []change{vmCloned, nonRoot}},
+	{"server, enrolled as root, read without root now", rackServer, []change{nonRoot}},
+	{"server, five NICs where two were", rackServer, []change{nicAdded, nicsAdded(2)}},
+	{"laptop not root, five NICs, disk and one NIC replaced: exactly the threshold", apply(laptop, nonRoot, nicsAdded(4)), []change{diskReplaced, nicReplaced}},
+	{"vm not root, more memory: exactly the minimum evidence", apply(vm, nonRoot), []change{ramUpgrade}},
 }
+
+// nicsAdded adds n permanent NICs.
+func nicsAdded(n int) change {
+	return func(m *machine) {
+		for i := 0; i < n; i++ {
+			m.NICs = append(m.NICs, nic{Name: fmt.Sprintf("enp%ds0", 10+i), MAC: fmt.Sprintf("3c:fd:fe:10:20:%02x", 0x30+i), PCI: fmt.Sprintf("0000:%02x:00.0", 0x60+i)})
+		}
+	}
+}
+
+// nicReplaced gives the last NIC a new card.
+func nicReplaced(m *machine) { m.NICs[len(m.NICs)-1].MAC = "3c:fd:fe:99:88:77" }
 
 func collectProfile(t *testing.T, m machine) *fingerprint.Profile {
 	dir := t.TempDir()
@@ -75,7 +93,11 @@ func TestFingerprintVectorsFromTrees(t *testing.T) {
 					st[c.Component.String()] = c.Status.String()
 				}
 			}
-			vs.Pairs = append(vs.Pairs, fpVector{Name: v.name, Enrolled: ej, Current: cj, EnrolledFP: hex.EncodeToString(fb), Same: r.Same, Score: r.Score, Statuses: st})
+			var missing string
+			if r.MissingRequired != 0 {
+				missing = r.MissingRequired.String()
+			}
+			vs.Pairs = append(vs.Pairs, fpVector{Name: v.name, Enrolled: ej, Current: cj, EnrolledFP: hex.EncodeToString(fb), Same: r.Same, Score: r.Score, Missing: missing, Statuses: st})
 		}
 		b, _ := json.MarshalIndent(vs, "", "  ")
 		if err := os.WriteFile(vectorFile, append(b, '\n'), 0o644); err != nil {

@@ -15,16 +15,23 @@ var (
 	ErrActivationMismatch = errors.New("activation is for another license")
 	ErrDevice             = errors.New("this machine is not the activated device")
 	ErrActivationExpired  = errors.New("activation has expired")
+	// ErrScope is a programming error: the current fingerprint was collected
+	// with another scope than the license's product, so it cannot be compared.
+	ErrScope = errors.New("the machine's fingerprint was collected for another scope")
 )
 
-// DeviceError is ErrDevice with the per-component explanation.
+// DeviceError is ErrDevice with the per-component explanation. Error is one
+// line; Table gives the component table for a person who wants the detail.
 type DeviceError struct {
 	Result fingerprint.Result
 }
 
 func (e *DeviceError) Error() string {
-	return fmt.Sprintf("%v: %s\n%s", ErrDevice, e.Result.Reason(), e.Result.String())
+	return fmt.Sprintf("%v: %s", ErrDevice, e.Result.Reason())
 }
+
+// Table renders each component's status, one a line, and the verdict.
+func (e *DeviceError) Table() string { return e.Result.String() }
 
 func (e *DeviceError) Unwrap() error { return ErrDevice }
 
@@ -35,13 +42,21 @@ type Activated struct {
 	Match      fingerprint.Result
 }
 
-// VerifyActivation verifies the license as Verify does, then the activation
-// token (same trusted keys, type, signature, bound to this license, not
-// expired), then that current, this machine's fingerprint (see
-// machine.Collect and Profile.Digest with the product as scope), is the
-// activated device under the policy the activation carries.
+// VerifyActivation verifies the license and its activation on this machine:
+// current is this machine's fingerprint (machine.Collect, then
+// Profile.Digest with the license's product as scope). The order of the
+// checks is SPEC.md section 10.3: both tokens are opened first, then the
+// state file and the revocation list are applied (so that the activation's
+// device can be bound to a state reset and its list age applies), then the
+// license's checks, then the activation's.
 func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint.Fingerprint, o Options) (*Activated, error) {
-	lic, err := Verify(licenseToken, o)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if current == nil {
+		return nil, fmt.Errorf("%w: no fingerprint of this machine given", ErrOptions)
+	}
+	lc, lkid, err := openLicense(licenseToken, o.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +68,19 @@ func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKey(o.Keys, o.Revocations, kid, c.IssuedAt); err != nil {
+	if c.License != lc.ID {
+		return nil, fmt.Errorf("%w: activation for %s, license %s", ErrActivationMismatch, c.License, lc.ID)
+	}
+	dev := [16]byte(c.Device)
+	s, err := begin(&o, lc.ID, &dev, c.MaxListAgeDays)
+	if err != nil {
+		return nil, err
+	}
+	lic, err := s.finish(lc, lkid)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKey(o.Keys, o.Revocations, s.st, kid, c.IssuedAt); err != nil {
 		return nil, fmt.Errorf("activation: %w", err)
 	}
 	if o.Revocations != nil {
@@ -61,25 +88,14 @@ func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint
 			return nil, &RevokedError{What: "activation", ID: c.ID.String(), Reason: e.Reason, At: e.At}
 		}
 	}
-	if c.License != lic.ID {
-		return nil, fmt.Errorf("%w: activation for %s, license %s", ErrActivationMismatch, c.License, lic.ID)
-	}
-	now := o.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	skew := o.Skew
-	if skew == 0 {
-		skew = DefaultSkew
-	}
-	if !c.Expires.IsZero() && !now.Add(-skew).Before(c.Expires) {
+	if !c.Expires.IsZero() && !s.now.Add(-o.skew()).Before(c.Expires) {
 		return nil, fmt.Errorf("%w: on %s", ErrActivationExpired, c.Expires.Format(time.RFC3339))
 	}
 	if c.Fingerprint.Scope != lic.Product {
 		return nil, fmt.Errorf("%w: activation fingerprint scope %q is not the product %q", license.ErrInvalidClaims, c.Fingerprint.Scope, lic.Product)
 	}
-	if current == nil {
-		return nil, fmt.Errorf("%w: no fingerprint of this machine given", ErrDevice)
+	if current.Scope != lic.Product {
+		return nil, fmt.Errorf("%w: collected for %q; collect it with the license's product %q as scope", ErrScope, current.Scope, lic.Product)
 	}
 	r := fingerprint.Match(c.Fingerprint, current, c.EffectivePolicy())
 	if !r.Same {

@@ -148,3 +148,33 @@ func BenchmarkRevocationLookupBaselineMap(b *testing.B) {
 		i++
 	}
 }
+
+// The state file's cost, against BenchmarkVerify from the same run: "read"
+// verifies at a fixed time (the file is read, nothing changes, nothing is
+// written); "write" moves the clock a minute each time (read, then an
+// atomic replace with fsync: the latest time seen moves in steps of a minute).
+//
+//	go test ./verifier -run '^$' -bench 'Verify$|VerifyState' -benchtime 200x -count 6
+func BenchmarkVerifyState(b *testing.B) {
+	k, keys := testKey(b)
+	tok, _ := k.Mint(typicalClaims())
+	for _, write := range []bool{false, true} {
+		name := "read"
+		if write {
+			name = "write"
+		}
+		b.Run(name, func(b *testing.B) {
+			o := opts(keys)
+			o.State = b.TempDir() + "/state"
+			b.ReportAllocs()
+			for b.Loop() {
+				if write {
+					o.Now = o.Now.Add(time.Minute)
+				}
+				if _, err := verifier.Verify(tok, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -10,7 +10,7 @@ import (
 )
 
 func ExampleVerify() {
-	pub, _ := os.ReadFile("../examples/vendorapp/vendor.pub") // usually go:embed
+	pub, _ := os.ReadFile("../testdata/vectors/test.pub") // the SPEC test key; yours is go:embed-ded
 	keys, err := verifier.ParseKeyring(pub)
 	if err != nil {
 		panic(err)

@@ -80,6 +80,8 @@ func TestRetiredKey(t *testing.T) {
 	k, keys := testKey(t)
 	tok, _ := k.Mint(typicalClaims()) // issued 2026-01-15
 	kid := k.ID()
+	current, _ := issuer.GenerateKey()
+	keys.Add(current.Public())
 	for _, tc := range []struct {
 		retired time.Time
 		want    error
@@ -98,6 +100,13 @@ func TestRetiredKey(t *testing.T) {
 			}
 			continue
 		}
+		// A list signed by k now is refused (k is retired): the vendor's
+		// current key signs it, retiring k as of tc.retired.
+		list = signList(t, current, 1, now.Add(-time.Hour), now.Add(time.Hour), nil, nil, []license.Entry{{ID: kid[:], At: tc.retired, Reason: license.ReasonRetired}})
+		rl, err = verifier.ParseRevocationList(list, keys)
+		if err != nil {
+			t.Fatalf("list from the current key: %v", err)
+		}
 		o := opts(keys)
 		o.Revocations = rl
 		if _, err := verifier.Verify(tok, o); err != nil {
@@ -109,7 +118,7 @@ func TestRetiredKey(t *testing.T) {
 func TestRevocationRollbackAndStale(t *testing.T) {
 	k, keys := testKey(t)
 	tok, _ := k.Mint(typicalClaims())
-	state := filepath.Join(t.TempDir(), "state")
+	state := filepath.Join(tempDir(t), "state")
 	parse := func(seq uint64, next time.Time) *verifier.RevocationList {
 		rl, err := verifier.ParseRevocationList(signList(t, k, seq, now.Add(-time.Hour), next, nil, nil, nil), keys)
 		if err != nil {
@@ -148,17 +157,32 @@ func FuzzParseRevocationList(f *testing.F) {
 	f.Add(p)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The payload decoder directly (no signature to get past) ...
-		if l, err := license.ParseRevocationList(b); err == nil {
+		l, perr := license.ParseRevocationList(b)
+		if perr == nil {
 			again, err := l.Marshal()
 			if err != nil || !bytes.Equal(again, b) {
 				t.Fatalf("accepted list does not re-encode identically: %v", err)
 			}
+			// Rebuilt from its parts, the list is the same bytes.
+			rebuilt, err := license.NewRevocationList(l.Vendor, l.Sequence, l.IssuedAt, l.NextUpdate, nil, nil, nil)
+			if err != nil || rebuilt.Sequence != l.Sequence || !rebuilt.NextUpdate.After(rebuilt.IssuedAt) {
+				t.Fatalf("accepted list with fields NewRevocationList refuses: %v", err)
+			}
 			l.License(id)
 		}
-		// ... and the whole token path, validly signed.
+		// ... and the whole token path, validly signed: it never accepts a
+		// payload the payload decoder refuses (it may refuse more: a list
+		// revoking or retiring its own signer), and keeps its content.
 		if tok, err := k.Sign(license.TypeRevocation, b); err == nil {
-			if _, err := verifier.ParseRevocationList(tok, keys); err == nil && len(b) == 0 {
-				t.Fatal("empty list accepted")
+			rl, verr := verifier.ParseRevocationList(tok, keys)
+			if verr == nil && perr != nil {
+				t.Fatalf("token path accepted a payload the decoder refuses: %v", perr)
+			}
+			if verr == nil {
+				again, err := rl.Marshal()
+				if err != nil || !bytes.Equal(again, b) || rl.KeyID != k.ID() {
+					t.Fatalf("verified list does not re-encode identically: %v", err)
+				}
 			}
 		}
 	})

@@ -83,7 +83,7 @@ func generateRevocationVectors(t *testing.T) revVectors {
 		var out []byte
 		for _, id := range ids {
 			out = append(out, id...)
-			out = append(out, 0x6a, 0x2e, 0x3b, 0x80, 0x02)
+			out = append(out, 0x69, 0xf3, 0xed, 0x00, 0x02) // 2026-05-01, refunded
 		}
 		return out
 	}
@@ -94,6 +94,7 @@ func generateRevocationVectors(t *testing.T) revVectors {
 	add("empty entry list written out", "ErrNonCanonical", sign(k, license.TypeRevocation, raw(map[int]any{1: 7, 2: next.Unix(), 3: []byte{}})))
 	add("sequence zero", "ErrRevocationList", sign(k, license.TypeRevocation, raw(map[int]any{1: 0, 2: next.Unix()})))
 	add("unknown field 9", "ErrUnknownClaim", sign(k, license.TypeRevocation, raw(map[int]any{1: 7, 2: next.Unix(), 9: 1})))
+	vs.Invalid = append(vs.Invalid, revocationPrecisionVectors(t, func(p []byte) []byte { return sign(k, license.TypeRevocation, p) }, issued, next)...)
 	return vs
 }
 

@@ -213,6 +213,7 @@ func generate(t *testing.T) vectorSet {
 		unprot = append(unprot[:i:i], append([]byte{0xa1, 0x04, 0x41, 0x00}, unprot[i+1:]...)...)
 	}
 	add("non-empty unprotected header", "ErrMalformed", unprot)
+	vs.Invalid = append(vs.Invalid, precisionVectors(t, priv, kid[:], good)...)
 	return vs
 }
 

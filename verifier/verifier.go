@@ -1,12 +1,16 @@
 // Package verifier decides, offline, whether a seatkey license may be used:
-// it needs only the vendor's public keys, the token and the current time
-// (and optionally the running version, a state file against clock rollback).
+// it needs only the vendor's public keys, the token and the current time, and
+// optionally the running version, an activation and this machine's
+// fingerprint, a revocation list, and a state file that remembers what the
+// machine has seen (the latest time, the highest list, keys revoked for
+// compromise) so that a clock set back or a list rolled back is refused.
 //
 //	keys, _ := verifier.ParseKeyring(pubFile)
-//	lic, err := verifier.Verify(token, verifier.Options{Keys: keys, Product: "ledger"})
+//	state, _ := verifier.DefaultStatePath("Acme Software", "ledger")
+//	lic, err := verifier.Verify(token, verifier.Options{Keys: keys, Product: "ledger", State: state})
 //
-// Checks run in the order SPEC.md lists, and every refusal is an error that
-// matches one of the Err values below with errors.Is.
+// Checks run in the order SPEC.md section 7 lists, and every refusal is an
+// error that matches one of the Err values with errors.Is.
 package verifier
 
 import (
@@ -27,52 +31,12 @@ var (
 	ErrSignature     = errors.New("signature is not valid")
 	ErrWrongProduct  = errors.New("license is for another product")
 	ErrClockRollback = errors.New("system clock was set back")
-	ErrState         = errors.New("verifier state file is damaged")
 	ErrNotYetValid   = errors.New("license is not valid yet")
 	ErrExpired       = errors.New("license has expired")
 	ErrVersion       = errors.New("this version is not covered by the license")
 	ErrFeature       = errors.New("feature not licensed")
 	ErrBadVersion    = errors.New("malformed version")
 )
-
-// Defaults for the tolerances in Options.
-const (
-	DefaultSkew              = 5 * time.Minute
-	DefaultRollbackTolerance = 24 * time.Hour
-)
-
-// Options says what to verify a license against. Keys and Product are
-// required (or AnyProduct); everything else is optional.
-type Options struct {
-	Keys       *Keyring
-	Product    string
-	AnyProduct bool // skip the product check; only for tools that show licenses
-
-	Now  time.Time     // zero: time.Now()
-	Skew time.Duration // tolerance for clocks at validity edges; zero: DefaultSkew
-
-	// Version of the running product ("X.Y.Z") and its release date, for the
-	// version-entitlement check. Empty Version skips the check.
-	Version     string
-	ReleaseDate time.Time
-	// LatestMajor, when set, marks the result Legacy if Version's major is two
-	// or more majors behind it.
-	LatestMajor int
-
-	Features []string // features the caller needs; each must be licensed
-
-	// State is a file in which the verifier remembers the latest time it has
-	// seen (a clock more than RollbackTolerance before it is refused) and the
-	// highest revocation list sequence per vendor (an older list is refused).
-	State             string
-	RollbackTolerance time.Duration // zero: DefaultRollbackTolerance
-
-	// Revocations, when given, refuses revoked licenses, activations and
-	// anything signed by a revoked key. A list past its next-update time is a
-	// warning in the result, or a refusal with RefuseStale.
-	Revocations *RevocationList
-	RefuseStale bool
-}
 
 // License is a verified license.
 type License struct {
@@ -83,23 +47,84 @@ type License struct {
 }
 
 // Verify checks token (binary, armored or single-line) and returns the license
-// it grants, or an error saying why it is refused.
+// it grants, or an error saying why it is refused. The order of the checks,
+// and which error each gives, is SPEC.md section 7.
 func Verify(token []byte, o Options) (*License, error) {
-	if o.Keys == nil || o.Keys.Len() == 0 {
-		return nil, ErrNoKeys
+	if err := o.check(); err != nil {
+		return nil, err
 	}
-	if o.Product == "" && !o.AnyProduct {
-		return nil, ErrNoProduct
-	}
-	m, kid, err := openToken(token, license.TypeLicense, license.MaxTokenSize, o.Keys)
+	c, kid, err := openLicense(token, o.Keys)
 	if err != nil {
 		return nil, err
+	}
+	s, err := begin(&o, c.ID, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.finish(c, kid)
+}
+
+// openLicense is section 7 steps 1 to 11: the token and its claims.
+func openLicense(token []byte, keys *Keyring) (license.Claims, license.KeyID, error) {
+	m, kid, err := openToken(token, license.TypeLicense, license.MaxTokenSize, keys)
+	if err != nil {
+		return license.Claims{}, kid, err
 	}
 	c, err := license.ParseClaims(m.Payload)
-	if err != nil {
-		return nil, err
+	return c, kid, err
+}
+
+// session is one verification after its tokens have been opened: the time,
+// the state file as merged, and warnings so far.
+type session struct {
+	o        *Options
+	now      time.Time
+	st       *state // nil without a state file
+	warnings []string
+}
+
+// begin runs the state step (S1 to S8) and the list policy (L1 to L3) of
+// section 7. device is the activation's device (nil for a license alone),
+// maxListDays the activation's maximum list age in days (0: none).
+func begin(o *Options, lic license.ID, device *[16]byte, maxListDays uint) (*session, error) {
+	s := &session{o: o, now: o.now()}
+	hadList := false
+	if o.State != "" {
+		var err error
+		if s.st, hadList, err = observe(o, s.now, lic, device); err != nil {
+			return nil, err
+		}
 	}
-	if err := checkKey(o.Keys, o.Revocations, kid, c.IssuedAt); err != nil {
+	rl := o.Revocations
+	if rl == nil {
+		switch {
+		case maxListDays > 0:
+			return nil, fmt.Errorf("%w: the activation asks for a list no older than %d days", ErrRevocationListRequired, maxListDays)
+		case (o.RequireRevocationList || o.MaxRevocationListAge > 0) && (o.State == "" || hadList):
+			return nil, fmt.Errorf("%w: this machine has seen one before, and the application asks for one every time", ErrRevocationListRequired)
+		}
+		return s, nil
+	}
+	age := s.now.Sub(rl.IssuedAt)
+	if o.MaxRevocationListAge > 0 && age > o.MaxRevocationListAge {
+		return nil, fmt.Errorf("%w: list %d was issued %s, more than %v ago", ErrRevocationListTooOld, rl.Sequence, rl.IssuedAt.Format(time.RFC3339), o.MaxRevocationListAge)
+	}
+	if maxListDays > 0 && age > time.Duration(maxListDays)*24*time.Hour {
+		return nil, fmt.Errorf("%w: list %d was issued %s; the activation allows %d days", ErrRevocationListTooOld, rl.Sequence, rl.IssuedAt.Format(time.RFC3339), maxListDays)
+	}
+	if s.now.After(rl.NextUpdate) {
+		if o.RefuseStale {
+			return nil, fmt.Errorf("%w: due %s", ErrStaleRevocationList, rl.NextUpdate.Format(time.RFC3339))
+		}
+		s.warnings = append(s.warnings, fmt.Sprintf("revocation list %d is stale: its next update was due %s", rl.Sequence, rl.NextUpdate.Format(time.RFC3339)))
+	}
+	return s, nil
+}
+
+// finish is section 7 steps 12 to 20 for an opened license.
+func (s *session) finish(c license.Claims, kid license.KeyID) (*License, error) {
+	o := s.o
+	if err := checkKey(o.Keys, o.Revocations, s.st, kid, c.IssuedAt); err != nil {
 		return nil, err
 	}
 	if o.Revocations != nil {
@@ -110,37 +135,14 @@ func Verify(token []byte, o Options) (*License, error) {
 	if !o.AnyProduct && c.Product != o.Product {
 		return nil, fmt.Errorf("%w: licensed for %q, running %q", ErrWrongProduct, c.Product, o.Product)
 	}
-	now := o.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if o.State != "" {
-		tol := o.RollbackTolerance
-		if tol == 0 {
-			tol = DefaultRollbackTolerance
-		}
-		if err := observe(o.State, now, tol, o.Revocations); err != nil {
-			return nil, err
-		}
-	}
-	var warnings []string
-	if o.Revocations != nil && now.After(o.Revocations.NextUpdate) {
-		if o.RefuseStale {
-			return nil, fmt.Errorf("%w: due %s", ErrStaleRevocationList, o.Revocations.NextUpdate.Format(time.RFC3339))
-		}
-		warnings = append(warnings, fmt.Sprintf("revocation list %d is stale: its next update was due %s", o.Revocations.Sequence, o.Revocations.NextUpdate.Format(time.RFC3339)))
-	}
-	skew := o.Skew
-	if skew == 0 {
-		skew = DefaultSkew
-	}
+	now, skew := s.now, o.skew()
 	if now.Add(skew).Before(c.NotBefore) || now.Add(skew).Before(c.IssuedAt) {
 		return nil, fmt.Errorf("%w: valid from %s, now %s", ErrNotYetValid, c.NotBefore.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	if !c.Expires.IsZero() && !now.Add(-skew).Before(c.Expires) {
 		return nil, fmt.Errorf("%w: on %s", ErrExpired, c.Expires.Format(time.RFC3339))
 	}
-	lic := &License{Claims: c, KeyID: kid, Warnings: warnings}
+	lic := &License{Claims: c, KeyID: kid, Warnings: s.warnings}
 	if o.Version != "" {
 		v, err := ParseVersion(o.Version)
 		if err != nil {

@@ -6,16 +6,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
+
+	"github.com/seatkey/seatkey/license"
 )
 
 func cmdDemo(e *env, args []string) error {
 	fs := e.flags("demo", "[--dir DIR]", `
 Runs the whole flow on embedded defaults, with nothing to set up: a vendor key
-(encrypted), a license, inspection, offline verification, this machine's
-hardware fingerprint and its comparison, and the refusals a tampered or
-misused license gets. Each step is the real CLI command, shown as
-you would type it.`)
+(encrypted), a license, inspection, offline verification, a hardware
+fingerprint and its comparison, activation against a seat in the ledger, and
+the refusals a tampered, copied or misused license gets. Each step is the real
+CLI command, shown as you would type it, and each must end with the exit
+status (and, for a refusal, the reason) the demo expects: any other outcome
+stops the demo with exit 1. The device is a recorded hardware tree (--root) so
+that every outcome is the same on any machine.`)
 	dir := fs.String("dir", "", "work in `DIR` (default: a new temporary directory, removed afterwards)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -35,99 +42,199 @@ you would type it.`)
 	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
 		return err
 	}
-	step := 0
-	do := func(title string, wantExit int, args ...string) (string, error) {
-		step++
-		if title == "" {
-			fmt.Fprintf(e.stdout, "$ seatkey %s\n", shellJoin(args))
-		} else {
-			fmt.Fprintf(e.stdout, "\n== %d. %s\n$ seatkey %s\n", step, title, shellJoin(args))
-		}
-		var out bytes.Buffer
-		code := run(args, io.MultiWriter(&out, e.stdout), e.stdout, e.getenv)
-		if wantExit == anyExit {
-			if code != 0 {
-				fmt.Fprintln(e.stdout, "(this machine shows too little hardware identity to be recognised: a container or VM without serials, disks or NICs; on real hardware this is 'same device')")
-			}
-			return out.String(), nil
-		}
-		if code != wantExit {
-			return "", fmt.Errorf("step %d (%s): exit %d, expected %d", step, title, code, wantExit)
-		}
-		if wantExit != 0 {
-			fmt.Fprintf(e.stdout, "(exit %d, as expected)\n", code)
-		}
-		return out.String(), nil
+	// Two recorded machines: the customer's server, and another machine the
+	// files get copied to.
+	server, other := p("server"), p("other-machine")
+	if err := demoServer.write(server); err != nil {
+		return err
 	}
-	steps := []struct {
-		title string
-		exit  int
-		args  []string
-	}{
-		{"Vendor creates its signing key", 0, []string{"keygen", "-o", p("acme"), "--passphrase-file", pass}},
-		{"Vendor mints a 25-seat subscription and records it in its ledger (an embedded SQLite file)", 0, []string{"mint", "--key", p("acme.key"), "--passphrase-file", pass, "--vendor", "Acme Software",
+	if err := demoOther.write(other); err != nil {
+		return err
+	}
+	hw := func(root string) []string { return []string{"--root", root, "--tpm", "none"} }
+	cat := func(parts ...[]string) []string {
+		var out []string
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	threeWeeksBack := now.AddDate(0, 0, -21).Format(time.RFC3339)
+
+	step := 0
+	do := func(s demoStep) error {
+		step++
+		if s.title == "" {
+			fmt.Fprintf(e.stdout, "$ seatkey %s\n", shellJoin(s.args))
+		} else {
+			fmt.Fprintf(e.stdout, "\n== %d. %s\n$ seatkey %s\n", step, s.title, shellJoin(s.args))
+		}
+		var out, errOut bytes.Buffer
+		code := run(s.args, io.MultiWriter(&out, e.stdout), io.MultiWriter(&errOut, e.stdout), e.getenv)
+		if err := s.check(code, out.String(), errOut.String()); err != nil {
+			return fmt.Errorf("demo step %d (%s): %w", step, s.title, err)
+		}
+		if s.exit != 0 {
+			fmt.Fprintf(e.stdout, "(exit %d, refused as expected)\n", code)
+		}
+		return nil
+	}
+	run := func(steps ...demoStep) error {
+		for _, s := range steps {
+			if err := do(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	lic, pub := p("globex.lic"), p("acme.pub")
+	verify := []string{"verify", "--pub", pub, "--product", "ledgerpro"}
+	if err := run(
+		demoStep{title: "Vendor creates its signing key", args: []string{"keygen", "-o", p("acme"), "--passphrase-file", pass}},
+		demoStep{title: "Vendor creates its ledger (an embedded SQLite file, mode 0600)", args: []string{"ledger", "init", "--ledger", p("ledger.db")}},
+		demoStep{title: "Vendor mints a 25-seat subscription and records it in its ledger (an embedded SQLite file)", args: []string{"mint", "--key", p("acme.key"), "--passphrase-file", pass, "--vendor", "Acme Software",
 			"--product", "ledgerpro", "--customer", "Globex Corp", "--edition", "enterprise", "--seats", "25", "--failover", "2",
 			"--expires", "2099-12-31", "--major", "4", "--feature", "api,reports,sso", "--ledger", p("ledger.db"),
-			"--overage", "allow", "--overage-price", "50", "--contact", "it@globex.example", "-o", p("globex.lic")}},
-		{"Anyone can read what the license says", 0, []string{"inspect", p("globex.lic")}},
-		{"The customer's air-gapped server verifies it offline", 0, []string{"verify", "--pub", p("acme.pub"), "--product", "ledgerpro",
-			"--version", "4.2.0", "--state", p("state"), p("globex.lic")}},
-		{"The customer's machine: its hardware fingerprint (digests only; raw serials stay on the machine)", 0, []string{"fingerprint", "--scope", "ledgerpro", "-o", p("this-machine.fp")}},
-		{"Later: is this still the same device?", anyExit, []string{"fingerprint", "--compare", p("this-machine.fp")}},
-		{"The customer's machine asks to be activated (a file carried to the vendor: air-gapped works)", 0, []string{"request", "--license", p("globex.lic"), "--label", "demo-server", "-o", p("demo-server.req")}},
-		{"Vendor activates it: a seat is taken in the ledger, an activation file comes back", 0, []string{"activate", "--key", p("acme.key"), "--passphrase-file", pass, "--ledger", p("ledger.db"), "-o", p("activations"), p("demo-server.req")}},
-		{"Re-imaged and asking again: the same device, no second seat", 0, []string{"request", "--license", p("globex.lic"), "--label", "demo-server (reinstalled)", "-o", p("again.req")}},
-		{"", 0, []string{"activate", "--key", p("acme.key"), "--passphrase-file", pass, "--ledger", p("ledger.db"), "-o", p("activations"), p("again.req")}},
-		{"The vendor's usage report", 0, []string{"report", "--ledger", p("ledger.db"), "--csv"}},
-		{"The same license for another product is refused", 1, []string{"verify", "--pub", p("acme.pub"), "--product", "inventorypro", p("globex.lic")}},
-	}
-	for _, s := range steps {
-		if _, err := do(s.title, s.exit, s.args...); err != nil {
-			return err
-		}
+			"--overage", "allow", "--overage-price", "50", "--contact", "it@globex.example", "-o", lic}},
+		demoStep{title: "Anyone can read what the license says", stdout: "Globex Corp", args: []string{"inspect", lic}},
+		demoStep{title: "The customer's air-gapped server verifies it offline (a state file remembers the latest time seen)", args: cat(verify, []string{"--version", "4.2.0", "--state", p("state"), lic})},
+		demoStep{title: "This machine's own hardware fingerprint (what it shows depends on the machine)", stdout: "scope ledgerpro",
+			args: []string{"fingerprint", "--scope", "ledgerpro", "-o", p("this-machine.fp")}},
+		demoStep{title: "The customer's server (a recorded hardware tree): its hardware fingerprint (digests only; raw serials stay on the machine)", stdout: "board-serial",
+			args: cat([]string{"fingerprint", "--scope", "ledgerpro", "-o", p("server.fp")}, hw(server))},
+		demoStep{title: "Later: is this still the same device?", stdout: "same device", args: cat([]string{"fingerprint", "--compare", p("server.fp")}, hw(server))},
+		demoStep{title: "Another machine is not", exit: 1, stdout: "new device", stderr: "board-serial changed", args: cat([]string{"fingerprint", "--compare", p("server.fp")}, hw(other))},
+		demoStep{title: "The server asks to be activated (a file carried to the vendor: air-gapped works)",
+			args: cat([]string{"request", "--license", lic, "--label", "demo-server", "-o", p("demo-server.req")}, hw(server))},
+		demoStep{title: "Vendor activates it: a seat is taken in the ledger, an activation file comes back", stdout: ": new-device dev_", args: []string{"activate", "--key", p("acme.key"), "--passphrase-file", pass, "--ledger", p("ledger.db"), "-o", p("activations"), p("demo-server.req")}},
+		demoStep{title: "Re-imaged and asking again: the same device, no second seat",
+			args: cat([]string{"request", "--license", lic, "--label", "demo-server (reinstalled)", "-o", p("again.req")}, hw(server))},
+		demoStep{stdout: ": same-device dev_", args: []string{"activate", "--key", p("acme.key"), "--passphrase-file", pass, "--ledger", p("ledger.db"), "-o", p("activations"), p("again.req")}},
+		demoStep{title: "The vendor's usage report: one device on one seat", stdout: "Globex Corp", args: []string{"report", "--ledger", p("ledger.db"), "--csv"}},
+		demoStep{title: "The same license for another product is refused", exit: 1, stderr: "license is for another product",
+			args: []string{"verify", "--pub", pub, "--product", "inventorypro", lic}},
+	); err != nil {
+		return err
 	}
 	acts, _ := filepath.Glob(p("activations/*.act"))
 	if len(acts) != 1 {
-		return fmt.Errorf("expected one activation file, found %d", len(acts))
+		return fmt.Errorf("expected one activation file (the same device twice), found %d", len(acts))
 	}
-	if _, err := do("The customer's machine verifies license and activation offline, against its own hardware", anyExit,
-		"verify", "--pub", p("acme.pub"), "--product", "ledgerpro", "--activation", acts[0], p("globex.lic")); err != nil {
-		return err
-	}
-	// Tamper: raise the seat count inside the armored file.
-	lic, err := os.ReadFile(p("globex.lic"))
+	licText, err := os.ReadFile(lic)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(p("tampered.lic"), tamper(lic), 0o644); err != nil {
+	tampered, err := raiseSeats(licText)
+	if err != nil {
 		return err
 	}
-	if _, err := do("A license edited by hand is refused", 1, "verify", "--pub", p("acme.pub"), "--product", "ledgerpro", p("tampered.lic")); err != nil {
+	if err := os.WriteFile(p("tampered.lic"), tampered, 0o644); err != nil {
 		return err
 	}
-	if _, err := do("A clock set back a year is caught by the state file", 1, "verify", "--pub", p("acme.pub"), "--product", "ledgerpro",
-		"--state", p("state"), "--at", "2025-01-01", p("globex.lic")); err != nil {
+	if err := run(
+		demoStep{title: "The server verifies license and activation offline, against its own hardware",
+			args: cat(verify, []string{"--activation", acts[0]}, hw(server), []string{lic})},
+		demoStep{title: "Both files copied to another machine are refused", exit: 1, stderr: "this machine is not the activated device",
+			args: cat(verify, []string{"--activation", acts[0]}, hw(other), []string{lic})},
+		demoStep{title: "A license edited by hand to 99 seats reads as 99 seats ...", stdout: "99", args: []string{"inspect", p("tampered.lic")}},
+		demoStep{title: "... and is refused: the signature no longer matches", exit: 1, stderr: "signature is not valid",
+			args: cat(verify, []string{p("tampered.lic")})},
+		demoStep{title: "The server verifies today; its state file remembers the date",
+			args: cat(verify, []string{"--state", p("state"), lic})},
+		demoStep{title: "Its clock is then set back three weeks: caught by the state file (checked before anything else)", exit: 1, stderr: "system clock was set back",
+			args: cat(verify, []string{"--state", p("state"), "--at", threeWeeksBack, lic})},
+		demoStep{title: "With the clock right again the server verifies: a clock set back blocks nothing for good",
+			args: cat(verify, []string{"--state", p("state"), lic})},
+	); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\ndemo complete: %d steps as expected\n", step)
 	return nil
 }
 
-// anyExit marks a demo step whose outcome depends on this machine's hardware.
-const anyExit = -1
+// demoStep is one CLI command of the demo and the outcome it must have: its
+// exact exit status, and text its standard output and error must contain.
+// A refusal must name its reason.
+type demoStep struct {
+	title          string
+	exit           int
+	stdout, stderr string
+	args           []string
+}
 
-// tamper flips one base64 character in the middle of an armored license.
-func tamper(armored []byte) []byte {
-	b := bytes.Clone(armored)
-	lines := bytes.Split(b, []byte("\n"))
-	line := lines[2]
-	i := len(line) / 2
-	if line[i] == 'A' {
-		line[i] = 'B'
-	} else {
-		line[i] = 'A'
+func (s demoStep) check(code int, stdout, stderr string) error {
+	if s.exit != 0 && s.stderr == "" {
+		return fmt.Errorf("a refusal step must name the reason it expects")
 	}
-	return b
+	if code != s.exit {
+		return fmt.Errorf("exit %d, expected %d", code, s.exit)
+	}
+	if !strings.Contains(stdout, s.stdout) {
+		return fmt.Errorf("output does not say %q", s.stdout)
+	}
+	if !strings.Contains(stderr, s.stderr) {
+		return fmt.Errorf("error does not say %q", s.stderr)
+	}
+	return nil
+}
+
+// raiseSeats is what a customer would try: decode the license, change the
+// seat count from 25 to 99 in the signed payload, and armor it again.
+func raiseSeats(armored []byte) ([]byte, error) {
+	raw, err := license.Decode(license.TypeLicense, armored)
+	if err != nil {
+		return nil, err
+	}
+	// seatkey-claims key 3 (seats) => uint 25: 03 18 19.
+	seats := []byte{0x03, 0x18, 0x19}
+	if bytes.Count(raw, seats) != 1 {
+		return nil, fmt.Errorf("demo: seat count not found once in the license")
+	}
+	return license.Armor(license.TypeLicense, bytes.Replace(raw, seats, []byte{0x03, 0x18, 0x63}, 1)), nil
+}
+
+// demoMachine is a recorded machine: the DMI identity and one permanent NIC,
+// as the files Linux shows under /sys.
+type demoMachine struct {
+	dmi map[string]string
+	mac string
+}
+
+var (
+	demoServer = demoMachine{dmi: map[string]string{"board_vendor": "Dell Inc.", "board_name": "0PJ7YJ", "board_serial": ".7XK2PL3.CN0001.",
+		"product_uuid": "4c4c4544-0058-4b10-8032-b7c04f504c33", "product_serial": "7XK2PL3"}, mac: "b0:7b:25:d4:3e:10"}
+	demoOther = demoMachine{dmi: map[string]string{"board_vendor": "Dell Inc.", "board_name": "0PJ7YJ", "board_serial": ".9QRS456.CN0002.",
+		"product_uuid": "4c4c4544-0051-5210-8053-c4c04f525335", "product_serial": "9QRS456"}, mac: "b0:7b:25:d4:9a:20"}
+)
+
+func (m demoMachine) write(root string) error {
+	files := map[string]string{}
+	for k, v := range m.dmi {
+		files["sys/class/dmi/id/"+k] = v + "\n"
+	}
+	dev := "sys/devices/pci0000:00/0000:00:1f.6/net/eno1/"
+	files[dev+"address"] = m.mac + "\n"
+	files[dev+"addr_assign_type"] = "0\n"
+	for name, body := range files {
+		path := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	link := filepath.Join(root, "sys/class/net/eno1")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return err
+	}
+	// Where symlinks cannot be made (Windows without the privilege) the NIC
+	// is absent from both machines; the DMI identity still tells them apart.
+	if err := os.Symlink("../../devices/pci0000:00/0000:00:1f.6/net/eno1", link); err != nil && !os.IsExist(err) && runtime.GOOS != "windows" {
+		return err
+	}
+	return nil
 }
 
 func shellJoin(args []string) string {

@@ -6,12 +6,7 @@ import (
 	"strings"
 
 	"github.com/seatkey/seatkey/fingerprint"
-	"github.com/seatkey/seatkey/machine"
 )
-
-func init() {
-	commands["fingerprint"] = command{"show this machine's hardware fingerprint, or compare it with a saved one", cmdFingerprint}
-}
 
 func cmdFingerprint(e *env, args []string) error {
 	fs := e.flags("fingerprint", "[--root DIR] [--tpm PATH|none] [--scope S] [--json] [--show-raw] [-o FILE] | --compare FILE", `
@@ -28,6 +23,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 	jsonOut := fs.Bool("json", false, "print JSON")
 	showRaw := fs.Bool("show-raw", false, "also print raw values (serials, MACs): keep them private")
 	out := fs.StringP("output", "o", "", "write the fingerprint (digests only) to `FILE`")
+	force := forceFlag(fs)
 	compare := fs.String("compare", "", "compare this machine with the fingerprint in `FILE`")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,7 +33,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 	}
 	var saved *fingerprint.Fingerprint
 	if *compare != "" {
-		b, err := readInput(*compare)
+		b, err := e.readInput(*compare)
 		if err != nil {
 			return err
 		}
@@ -46,12 +42,9 @@ device a saved fingerprint was taken from, explains each component, and exits
 		}
 		*scope = saved.Scope
 	}
-	p, err := machine.Collect(machine.Options{Root: *root, TPM: *tpm})
+	p, err := e.collect(*root, *tpm)
 	if err != nil {
 		return err
-	}
-	for _, n := range p.Notes {
-		fmt.Fprintln(e.stderr, "note:", n)
 	}
 	f := p.Digest(*scope)
 	if saved != nil {
@@ -69,7 +62,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 		return nil
 	}
 	if *out != "" {
-		if err := e.writeOutput(*out, f.Armor()); err != nil {
+		if err := e.writeOutput(*out, f.Armor(), *force); err != nil {
 			return err
 		}
 	}
@@ -77,11 +70,12 @@ device a saved fingerprint was taken from, explains each component, and exits
 		comps := map[string][]string{}
 		raw := map[string][]string{}
 		for _, c := range fingerprint.Components() {
+			byDigest := rawByDigest(p, c, f.Scope, *showRaw)
 			for _, d := range f.Components[c] {
 				comps[c.String()] = append(comps[c.String()], hex.EncodeToString(d[:]))
-			}
-			if *showRaw && len(p.Values[c]) > 0 {
-				raw[c.String()] = p.Values[c]
+				if *showRaw {
+					raw[c.String()] = append(raw[c.String()], byDigest[d]) // same order as components
+				}
 			}
 		}
 		m := map[string]any{"scope": f.Scope, "components": comps, "notes": nonNil(p.Notes)}
@@ -90,8 +84,9 @@ device a saved fingerprint was taken from, explains each component, and exits
 		}
 		return e.printJSON(m)
 	}
-	fmt.Fprintf(e.stdout, "scope %s\n", f.Scope)
+	fmt.Fprintf(e.stdout, "scope %s\n", esc(f.Scope))
 	for _, c := range fingerprint.Components() {
+		raw := rawByDigest(p, c, f.Scope, *showRaw)
 		for i, d := range f.Components[c] {
 			name := c.String()
 			if i > 0 {
@@ -99,13 +94,31 @@ device a saved fingerprint was taken from, explains each component, and exits
 			}
 			line := fmt.Sprintf("%-14s %x", name, d[:])
 			if *showRaw {
-				line += "  " + p.Values[c][i]
+				line += "  " + esc(raw[d])
 			}
 			fmt.Fprintln(e.stdout, strings.TrimRight(line, " "))
 		}
 	}
 	if *out != "" {
-		fmt.Fprintf(e.stderr, "wrote %s\n", *out)
+		fmt.Fprintf(e.stderr, "wrote %s\n", esc(*out))
 	}
 	return nil
+}
+
+// rawByDigest maps each digest of c to the raw value it was computed from:
+// digests are sorted by value and raw values by text, so their orders differ.
+func rawByDigest(p *fingerprint.Profile, c fingerprint.Component, scope string, show bool) map[fingerprint.Digest]string {
+	m := map[fingerprint.Digest]string{}
+	if show {
+		for _, v := range p.Values[c] {
+			m[digestOf(c, v, scope)] = v
+		}
+	}
+	return m
+}
+
+// digestOf is the digest of one raw value of c, as Profile.Digest makes it.
+func digestOf(c fingerprint.Component, v, scope string) fingerprint.Digest {
+	p := fingerprint.Profile{Values: map[fingerprint.Component][]string{c: {v}}}
+	return p.Digest(scope).Components[c][0]
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
-	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
@@ -29,17 +28,13 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 	if fs.NArg() != 1 {
 		return usagef("need exactly one FILE")
 	}
-	b, err := readInput(fs.Arg(0))
+	b, err := e.readInput(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	label := "LICENSE"
-	if armor.Is(b) {
-		if label, err = armor.Label(b); err != nil {
-			return err
-		}
-	} else if len(b) > 0 && b[0] != 0xd2 {
-		label = "PUBLIC KEY"
+	label, err := license.Sniff(b) // any form: armored, single line or binary
+	if err != nil {
+		return err
 	}
 	switch label {
 	case "PUBLIC KEY":
@@ -88,7 +83,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		}
 		exp := "never"
 		if !c.Expires.IsZero() {
-			exp = c.Expires.Format(time.RFC3339)
+			exp = through(c.Expires)
 		}
 		fmt.Fprintf(e.stdout, "type        activation (not verified)\nid          %s\nkid         %s\nlicense     %s\ndevice      %s\nissued      %s\nexpires     %s\noverage     %v\nfailover    %v\ncomponents  %s\nsize        %d bytes\n",
 			c.ID, kid, c.License, c.Device, c.IssuedAt.Format(time.RFC3339), exp, c.Overage, c.Failover, strings.Join(componentNames(c.Fingerprint), ", "), len(raw))
@@ -106,7 +101,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 			return e.printJSON(j)
 		}
 		fmt.Fprintf(e.stdout, "type        activation request (unsigned)\nlabel       %s\nlicense     %v\ncreated     %s\nfailover    %v\ncomponents  %s\n",
-			r.Label, j["license"], r.Created.Format(time.RFC3339), r.Failover, strings.Join(componentNames(r.Fingerprint), ", "))
+			esc(r.Label), j["license"], r.Created.Format(time.RFC3339), r.Failover, strings.Join(componentNames(r.Fingerprint), ", "))
 	case "FINGERPRINT":
 		f, err := fingerprint.ParseFingerprint(b)
 		if err != nil {
@@ -115,7 +110,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		if *jsonOut {
 			return e.printJSON(map[string]any{"type": "fingerprint", "scope": f.Scope, "components": componentNames(f)})
 		}
-		fmt.Fprintf(e.stdout, "type        fingerprint\nscope       %s\ncomponents  %s\n", f.Scope, strings.Join(componentNames(f), ", "))
+		fmt.Fprintf(e.stdout, "type        fingerprint\nscope       %s\ncomponents  %s\n", esc(f.Scope), strings.Join(componentNames(f), ", "))
 	case "REVOCATION LIST":
 		raw, err := license.Decode(license.TypeRevocation, b)
 		if err != nil {
@@ -125,7 +120,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		if err != nil {
 			return err
 		}
-		rl, err := license.ParseRevocationList(m.Payload)
+		rl, err := license.ParseRevocations(m.Payload)
 		if err != nil {
 			return err
 		}
@@ -137,7 +132,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 				"issued_at": rl.IssuedAt, "next_update": rl.NextUpdate, "licenses": nl, "activations": na, "keys": nk, "size": len(raw)})
 		}
 		fmt.Fprintf(e.stdout, "type         revocation list (not verified)\nkid          %s\nvendor       %s\nsequence     %d\nissued       %s\nnext update  %s\nrevoked      %d licenses, %d activations, %d keys\nsize         %d bytes\n",
-			kid, rl.Vendor, rl.Sequence, rl.IssuedAt.Format(time.RFC3339), rl.NextUpdate.Format(time.RFC3339), nl, na, nk, len(raw))
+			kid, esc(rl.Vendor), rl.Sequence, rl.IssuedAt.Format(time.RFC3339), rl.NextUpdate.Format(time.RFC3339), nl, na, nk, len(raw))
 	case "LICENSE":
 		t, err := license.Inspect(b)
 		if err != nil {
@@ -183,6 +178,9 @@ func tokenJSON(t *license.Token) map[string]any {
 	if c.Major != 0 {
 		m["major"] = c.Major
 	}
+	if c.Revision != 0 {
+		m["revision"] = c.Revision
+	}
 	return m
 }
 
@@ -208,30 +206,33 @@ func printClaims(e *env, t *license.Token) {
 	row("id", c.ID.String())
 	row("kid", t.KeyID.String())
 	row("size", fmt.Sprintf("%d bytes", t.Size))
-	row("vendor", c.Vendor)
-	row("customer", c.Customer)
-	row("product", c.Product)
-	row("edition", c.Edition)
+	row("vendor", esc(c.Vendor))
+	row("customer", esc(c.Customer))
+	row("product", esc(c.Product))
+	row("edition", esc(c.Edition))
 	row("kind", c.Kind.String())
 	row("seats", fmt.Sprint(c.Seats))
 	row("failover", fmt.Sprint(c.Failover))
-	row("features", strings.Join(c.Features, ", "))
+	row("features", esc(strings.Join(c.Features, ", ")))
 	row("issued", c.IssuedAt.Format(time.RFC3339))
 	row("valid from", firstTime(c.NotBefore, c.IssuedAt).Format(time.RFC3339))
-	exp := "never"
+	exp := "never expires"
 	if !c.Expires.IsZero() {
-		exp = c.Expires.Format(time.RFC3339)
+		exp = through(c.Expires)
 	}
-	row("expires", exp)
+	row("valid", exp)
 	up := "none"
 	if !c.UpgradesUntil.IsZero() {
-		up = c.UpgradesUntil.Format(time.RFC3339)
+		up = through(c.UpgradesUntil)
 	}
-	row("upgrades until", up)
+	row("upgrades", up)
 	major := "any"
 	if c.Major != 0 {
 		major = fmt.Sprint(c.Major)
 	}
 	row("major", major)
+	if c.Revision != 0 {
+		row("revision", fmt.Sprintf("%d (re-issued; the ledger refuses older revisions)", c.Revision))
+	}
 	e.stdout.Write(w.Bytes())
 }

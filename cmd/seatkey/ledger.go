@@ -3,190 +3,51 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
+	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/seatkey/seatkey/activation"
-	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
-	"github.com/seatkey/seatkey/machine"
 )
 
-func init() {
-	commands["request"] = command{"write an activation request for this machine", cmdRequest}
-	commands["activate"] = command{"activate any number of requests against the ledger", cmdActivate}
-	commands["devices"] = command{"list the devices in the ledger", cmdDevices}
-	commands["decommission"] = command{"free the seats of devices", cmdDecommission}
-	commands["report"] = command{"usage report: one row per device and a summary", cmdReport}
-	commands["unsuspend"] = command{"lift a customer's suspension", cmdUnsuspend}
-}
-
-func openLedger(path string) (*issuer.Ledger, error) {
-	if path == "" {
-		return nil, usagef("--ledger is required")
-	}
-	l, err := issuer.OpenLedger(path)
-	if err != nil {
-		return nil, err
-	}
-	l.Actor = "cli"
-	if u := os.Getenv("USER"); u != "" {
-		l.Actor = "cli:" + u
-	}
-	return l, nil
-}
-
-func cmdRequest(e *env, args []string) error {
-	fs := e.flags("request", "--license FILE [--root DIR] [--tpm PATH|none] [--label NAME] [--failover] -o FILE", `
-Writes an activation request for this machine: the license, this machine's
-fingerprint (digests keyed by the product; no raw serials), a label and a
-nonce. Carry it to the vendor, who runs 'seatkey activate'.`)
-	licFile := fs.String("license", "", "license `FILE`")
-	root := fs.String("root", "", "read hardware from `DIR` (see seatkey fingerprint)")
-	tpm := fs.String("tpm", "", "TPM device or socket `PATH`, or none")
-	label := fs.String("label", "", "device `NAME` shown in the vendor's ledger (default: host name)")
-	failover := fs.Bool("failover", false, "ask for one of the license's failover installations")
-	out := fs.StringP("output", "o", "", "write the request to `FILE`")
+func cmdLedger(e *env, args []string) error {
+	fs := e.flags("ledger", "init --ledger DB", `
+'seatkey ledger init' creates a new, empty ledger (an SQLite file, mode 0600)
+and refuses a path where anything exists. Every other command opens an
+existing ledger only, so a mistyped --ledger is an error rather than a new,
+empty ledger.`)
+	ledgerPath := fs.String("ledger", "", "the new ledger database `FILE`")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *licFile == "" || *out == "" || fs.NArg() != 0 {
-		return usagef("need --license FILE and -o FILE")
+	if fs.NArg() != 1 || fs.Arg(0) != "init" {
+		return usagef("the only subcommand is: ledger init --ledger DB")
 	}
-	tok, err := readInput(*licFile)
+	if *ledgerPath == "" {
+		return usagef("--ledger is required")
+	}
+	l, err := issuer.CreateLedger(*ledgerPath)
 	if err != nil {
 		return err
 	}
-	t, err := license.Inspect(tok)
-	if err != nil {
+	if err := l.Close(); err != nil {
 		return err
 	}
-	p, err := machine.Collect(machine.Options{Root: *root, TPM: *tpm})
-	if err != nil {
-		return err
+	if *jsonOut {
+		return e.printJSON(map[string]any{"ledger": *ledgerPath, "created": true})
 	}
-	for _, n := range p.Notes {
-		fmt.Fprintln(e.stderr, "note:", n)
-	}
-	if *label == "" {
-		if h := p.Values[fingerprint.Hostname]; len(h) > 0 {
-			*label = h[0]
-		} else {
-			*label = "unnamed"
-		}
-	}
-	req, err := activation.NewRequest(tok, p.Digest(t.Claims.Product), *label, *failover)
-	if err != nil {
-		return err
-	}
-	b, err := req.Armor()
-	if err != nil {
-		return err
-	}
-	if err := e.writeOutput(*out, b); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "wrote request for %s (%s) to %s\n", t.Claims.ID, *label, *out)
+	fmt.Fprintf(e.stderr, "created ledger %s (mode 0600)\n", esc(*ledgerPath))
 	return nil
 }
 
-func cmdActivate(e *env, args []string) error {
-	fs := e.flags("activate", "--key NAME.key --ledger DB [-o DIR] REQUEST|DIR...", `
-Activates every request given (files, or directories of *.req files) against
-the ledger and writes one activation file per device to DIR. Prints one line
-per request and a summary; a request that fails does not stop the others.
-Exit 1 if any request was refused.`)
-	key := fs.String("key", "", "signing key `FILE`")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE)")
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE` (created on first use)")
-	out := fs.StringP("output", "o", ".", "write activation files to `DIR`")
-	jsonOut := fs.Bool("json", false, "print one JSON object per request")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *key == "" || fs.NArg() == 0 {
-		return usagef("need --key, --ledger and at least one REQUEST")
-	}
-	var files []string
-	for _, a := range fs.Args() {
-		if st, err := os.Stat(a); err == nil && st.IsDir() {
-			m, _ := filepath.Glob(filepath.Join(a, "*.req"))
-			sort.Strings(m)
-			files = append(files, m...)
-		} else {
-			files = append(files, a)
-		}
-	}
-	sk, err := e.loadKey(*key, *passFile)
-	if err != nil {
-		return err
-	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	counts := map[string]int{}
-	failed := 0
-	for _, f := range files {
-		b, err := readInput(f)
-		var r *issuer.Result
-		if err == nil {
-			r, err = l.Activate(sk, b)
-		}
-		if err == nil {
-			name := filepath.Join(*out, r.Device.String()+".act")
-			err = e.writeOutput(name, license.Armor(license.TypeActivation, r.Token))
-		}
-		if err != nil {
-			failed++
-			if *jsonOut {
-				e.printJSON(map[string]any{"request": f, "ok": false, "error": err.Error()})
-			} else {
-				fmt.Fprintf(e.stdout, "%s: refused: %v\n", f, err)
-			}
-			continue
-		}
-		counts[string(r.Outcome)]++
-		if *jsonOut {
-			e.printJSON(map[string]any{"request": f, "ok": true, "outcome": r.Outcome, "device": r.Device, "activation": r.Activation,
-				"label": r.Label, "overage": r.Overage, "failover": r.Failover, "file": filepath.Join(*out, r.Device.String()+".act")})
-			continue
-		}
-		flags := ""
-		if r.Overage {
-			flags += " OVERAGE"
-		}
-		if r.Failover {
-			flags += " failover"
-		}
-		fmt.Fprintf(e.stdout, "%s: %s %s %q%s\n", f, r.Outcome, r.Device, r.Label, flags)
-	}
-	var parts []string
-	for _, k := range []string{"new-device", "same-device", "recommissioned", "replayed"} {
-		if counts[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
-		}
-	}
-	if failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d refused", failed))
-	}
-	fmt.Fprintf(e.stderr, "%d requests: %s\n", len(files), strings.Join(parts, ", "))
-	if failed > 0 {
-		return fmt.Errorf("%d of %d requests refused", failed, len(files))
-	}
-	return nil
-}
-
-func parseFilter(licID, customer string) (issuer.Filter, error) {
-	f := issuer.Filter{Customer: customer}
+// filter reads --license and --customer; the customer is matched without
+// regard to case against the names the ledger records.
+func filter(l *issuer.Ledger, licID, customer string) (issuer.Filter, error) {
+	var f issuer.Filter
 	if licID != "" {
 		id, err := license.ParseID(licID)
 		if err != nil {
@@ -194,134 +55,247 @@ func parseFilter(licID, customer string) (issuer.Filter, error) {
 		}
 		f.License = id
 	}
+	if customer != "" {
+		name, err := l.CustomerName(customer)
+		if err != nil {
+			return f, err
+		}
+		f.Customer = name
+	}
 	return f, nil
 }
 
 func cmdDevices(e *env, args []string) error {
-	fs := e.flags("devices", "--ledger DB [--license ID] [--customer C] [--json]", `Lists the devices in the ledger with their status.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	fs := e.flags("devices", "--ledger DB [--license ID] [--customer C] [--json]", `
+Lists the devices in the ledger: ID, status, label, license, customer and
+flags, under a header. --customer matches without regard to case.`)
+	ledgerPath := ledgerFlag(fs)
 	licID := fs.String("license", "", "only this license `ID` (lic_...)")
 	customer := fs.String("customer", "", "only this customer")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f, err := parseFilter(*licID, *customer)
-	if err != nil {
+	if fs.NArg() != 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if _, err := filter(nil, *licID, ""); err != nil {
 		return err
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	var devs []issuer.Device
-	if err := l.EachDevice(f, func(d *issuer.Device) error { devs = append(devs, *d); return nil }); err != nil {
-		return err
-	}
-	if *jsonOut {
-		if devs == nil {
-			devs = []issuer.Device{}
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		f, err := filter(l, *licID, *customer)
+		if err != nil {
+			return err
 		}
-		return e.printJSON(devs)
-	}
-	for _, d := range devs {
-		extra := ""
-		if d.Overage {
-			extra += " overage"
+		devs := []issuer.Device{}
+		if err := l.EachDevice(f, func(d *issuer.Device) error { devs = append(devs, *d); return nil }); err != nil {
+			return err
 		}
-		if d.Failover {
-			extra += " failover"
+		if *jsonOut {
+			return e.printJSON(devs)
 		}
-		fmt.Fprintf(e.stdout, "%s  %-15s %-30q %s %s%s\n", d.ID, d.Status, d.Label, d.License, d.Customer, extra)
-	}
-	return nil
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DEVICE\tSTATUS\tLABEL\tLICENSE\tCUSTOMER\tFLAGS")
+		for _, d := range devs {
+			var flags []string
+			if d.Overage {
+				flags = append(flags, "overage")
+			}
+			if d.Failover {
+				flags = append(flags, "failover")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Status, esc(d.Label), d.License, esc(d.Customer), strings.Join(flags, ","))
+		}
+		return tw.Flush()
+	})
 }
 
 func cmdDecommission(e *env, args []string) error {
-	fs := e.flags("decommission", "--ledger DB DEVICE...", `
-Decommissions devices (dev_...), freeing their seats. Refused for
-per-deployment licenses and for perpetual licenses whose support has ended.
-A decommissioned device that is activated again is recommissioned.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	fs := e.flags("decommission", "--ledger DB [--json] DEVICE|LABEL...", `
+Decommissions devices, by ID (dev_...) or by label, freeing their seats. A
+label must name exactly one active device. A device already decommissioned
+is reported as such (exit 0). Refused for per-deployment licenses and for
+perpetual licenses whose support has ended. A decommissioned device that is
+activated again is recommissioned. --json prints one JSON object a line.`)
+	ledgerPath := ledgerFlag(fs)
+	jsonOut := fs.Bool("json", false, "print JSON Lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("need at least one DEVICE")
 	}
-	var ids []activation.DeviceID
 	for _, a := range fs.Args() {
-		id, err := activation.ParseDeviceID(a)
-		if err != nil {
-			return usageError{err.Error()}
+		if strings.HasPrefix(a, "dev_") {
+			if _, err := activation.ParseDeviceID(a); err != nil {
+				return usageError{err.Error()}
+			}
 		}
-		ids = append(ids, id)
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		return e.perArg(fs.Args(), *jsonOut, func(a string) (string, string, error) {
+			id, err := deviceByArg(l, a)
+			if err == nil {
+				err = l.Decommission(id)
+			}
+			if errors.Is(err, issuer.ErrNotActive) {
+				return id.String(), "already decommissioned", nil
+			} else if err != nil {
+				return "", "", err
+			}
+			return id.String(), "decommissioned", nil
+		})
+	})
+}
+
+// perArg runs f for each argument of a command that acts on many IDs, prints
+// a line (or a JSON Line) for each, and fails if any failed; the others are
+// still done.
+func (e *env) perArg(args []string, jsonOut bool, f func(arg string) (id, outcome string, err error)) error {
 	var errs []error
-	for _, id := range ids {
-		if err := l.Decommission(id); err != nil {
-			errs = append(errs, err)
-			fmt.Fprintf(e.stdout, "%s: refused: %v\n", id, err)
-			continue
+	for _, a := range args {
+		id, outcome, err := f(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", esc(a), err))
+			outcome = "refused"
 		}
-		fmt.Fprintf(e.stdout, "%s: decommissioned\n", id)
+		e.report(jsonOut, a, id, outcome, err)
 	}
 	return errors.Join(errs...)
 }
 
+// report prints one line of a per-argument command: "ARG: OUTCOME", or a
+// JSON Lines object {"arg", "id", "outcome", "error"}.
+func (e *env) report(jsonOut bool, arg, id, outcome string, err error) {
+	if jsonOut {
+		m := map[string]any{"arg": arg, "outcome": outcome, "ok": err == nil}
+		if id != "" {
+			m["id"] = id
+		}
+		if err != nil {
+			m["error"] = err.Error()
+		}
+		e.printJSONLine(m)
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(e.stdout, "%s: refused: %v\n", esc(arg), err)
+		return
+	}
+	if id != "" && id != arg {
+		arg = fmt.Sprintf("%s (%s)", esc(arg), id)
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", esc(arg), outcome)
+}
+
+// deviceByArg resolves a device ID, or a label naming exactly one device
+// that is not decommissioned (or else one that is).
+func deviceByArg(l *issuer.Ledger, arg string) (activation.DeviceID, error) {
+	if strings.HasPrefix(arg, "dev_") {
+		return activation.ParseDeviceID(arg)
+	}
+	var live, gone []activation.DeviceID
+	err := l.EachDevice(issuer.Filter{}, func(d *issuer.Device) error {
+		if d.Label == arg {
+			if d.Status == "decommissioned" {
+				gone = append(gone, d.ID)
+			} else {
+				live = append(live, d.ID)
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return activation.DeviceID{}, err
+	case len(live) == 1:
+		return live[0], nil
+	case len(live) > 1:
+		return activation.DeviceID{}, fmt.Errorf("the label names %d active devices (%v): give the device ID", len(live), live)
+	case len(gone) > 0:
+		return gone[0], nil
+	}
+	return activation.DeviceID{}, fmt.Errorf("%w: no device is labelled %q", issuer.ErrUnknownDevice, arg)
+}
+
 func cmdReport(e *env, args []string) error {
-	fs := e.flags("report", "--ledger DB [--license ID] [--customer C] --csv|--json", `
-Writes the usage report: one row per device (license, customer, device, label,
-status, failover, first and last activation, overage, price), then, after a
-blank line, one summary row per license (seats, used, overage devices, amount
-due). --json writes {"devices": [...], "summary": [...]}.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	fs := e.flags("report", "--ledger DB [--license ID] [--customer C] (--csv[=devices|summary] | --json) [-o FILE]", `
+Writes the usage report. --csv (or --csv=devices) writes the device table:
+one row per device (license, customer, device, label, status, failover, first
+and last activation, overage, price). --csv=summary writes the summary table:
+one row per license (seats, used, overage devices, amount due). Each table
+has its own header and one width. Cells that a spreadsheet would take for a
+formula (starting with =, +, -, @, tab or CR) are prefixed with a quote.
+--json writes {"devices": [...], "summary": [...]}.`)
+	ledgerPath := ledgerFlag(fs)
 	licID := fs.String("license", "", "only this license `ID`")
-	customer := fs.String("customer", "", "only this customer")
-	csvOut := fs.Bool("csv", false, "CSV")
+	customer := fs.String("customer", "", "only this customer (matched without regard to case)")
+	csvOut := fs.String("csv", "", "write the `TABLE` devices or summary as CSV")
+	fs.Lookup("csv").NoOptDefVal = "devices"
 	jsonOut := fs.Bool("json", false, "JSON")
+	out := fs.StringP("output", "o", "-", "write the report to `FILE`")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *csvOut == *jsonOut {
+	if fs.NArg() != 0 {
+		return usagef("unexpected argument %q (the table goes with an equals sign: --csv=summary)", fs.Arg(0))
+	}
+	if (*csvOut == "") == !*jsonOut {
 		return usagef("need exactly one of --csv and --json")
 	}
-	f, err := parseFilter(*licID, *customer)
-	if err != nil {
+	if *csvOut != "" && *csvOut != "devices" && *csvOut != "summary" {
+		return usagef("--csv=%s: the tables are devices and summary", *csvOut)
+	}
+	if _, err := filter(nil, *licID, ""); err != nil {
 		return err
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
+	if *out != "-" && !*force {
+		if err := refuseExisting(*out); err != nil {
+			return err
+		}
 	}
-	defer l.Close()
-	if *csvOut {
-		return l.WriteCSV(e.stdout, f)
-	}
-	return l.WriteJSON(e.stdout, f)
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		f, err := filter(l, *licID, *customer)
+		if err != nil {
+			return err
+		}
+		write := l.WriteJSON
+		switch *csvOut {
+		case "devices":
+			write = l.WriteDeviceCSV
+		case "summary":
+			write = l.WriteSummaryCSV
+		}
+		if *out == "-" {
+			return write(e.stdout, f)
+		}
+		return writeFileFunc(*out, 0o644, *force, func(w io.Writer) error { return write(w, f) })
+	})
 }
 
 func cmdUnsuspend(e *env, args []string) error {
-	fs := e.flags("unsuspend", "--ledger DB CUSTOMER", `Lifts a customer's suspension and resets its recommission count.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	fs := e.flags("unsuspend", "--ledger DB CUSTOMER", `
+Lifts a customer's suspension and resets its recommission count. CUSTOMER is
+matched without regard to case.`)
+	ledgerPath := ledgerFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("need exactly one CUSTOMER")
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	return l.Unsuspend(fs.Arg(0))
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		name, err := l.CustomerName(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if err := l.Unsuspend(name); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: unsuspended\n", esc(name))
+		return nil
+	})
 }
 
 func parsePrice(s string) (int64, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +15,10 @@ func TestActivationFlowCLI(t *testing.T) {
 	dir := t.TempDir()
 	p := func(s string) string { return filepath.Join(dir, s) }
 	db := p("ledger.db")
-	if r := runCLI(t, nil, "keygen", "-o", p("v")); r.code != 0 {
+	if r := runCLI(t, nil, "ledger", "init", "--ledger", db); r.code != 0 {
+		t.Fatalf("ledger init: %+v", r)
+	}
+	if r := runCLI(t, nil, "keygen", "--unencrypted", "-o", p("v")); r.code != 0 {
 		t.Fatal(r)
 	}
 	if r := runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "1",
@@ -64,8 +68,12 @@ func TestActivationFlowCLI(t *testing.T) {
 		t.Fatalf("verify on the laptop: %+v", r)
 	}
 	r = runCLI(t, nil, "report", "--ledger", db, "--csv")
-	if r.code != 0 || !strings.Contains(r.stdout, ",true,49.99\n") || !strings.Contains(r.stdout, ",1,2,1,49.99\n") {
+	if r.code != 0 || !strings.Contains(r.stdout, ",true,49.99\n") || strings.Contains(r.stdout, ",1,2,1,49.99\n") {
 		t.Fatalf("report: %+v", r)
+	}
+	r = runCLI(t, nil, "report", "--ledger", db, "--csv=summary")
+	if r.code != 0 || !strings.HasSuffix(r.stdout, ",1,2,1,49.99\n") || strings.Contains(r.stdout, ",true,49.99\n") {
+		t.Fatalf("report summary: %+v", r)
 	}
 	if r := runCLI(t, nil, "report", "--ledger", db); r.code != 2 {
 		t.Fatalf("report without format: %+v", r)
@@ -74,7 +82,7 @@ func TestActivationFlowCLI(t *testing.T) {
 	if r := runCLI(t, nil, "decommission", "--ledger", db, id); r.code != 0 || !strings.Contains(r.stdout, "decommissioned") {
 		t.Fatalf("decommission: %+v", r)
 	}
-	if r := runCLI(t, nil, "decommission", "--ledger", db, id); r.code != 1 {
+	if r := runCLI(t, nil, "decommission", "--ledger", db, id); r.code != 0 || !strings.Contains(r.stdout, "already decommissioned") {
 		t.Fatalf("second decommission: %+v", r)
 	}
 	if r := runCLI(t, nil, "decommission", "--ledger", db, "dev_nope"); r.code != 2 {
@@ -89,7 +97,10 @@ func TestNotifyCLI(t *testing.T) {
 	dir := t.TempDir()
 	p := func(s string) string { return filepath.Join(dir, s) }
 	db := p("ledger.db")
-	runCLI(t, nil, "keygen", "-o", p("v"))
+	if r := runCLI(t, nil, "ledger", "init", "--ledger", db); r.code != 0 {
+		t.Fatalf("ledger init: %+v", r)
+	}
+	runCLI(t, nil, "keygen", "--unencrypted", "-o", p("v"))
 	runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "1",
 		"--expires", "2099-01-01", "--ledger", db, "--contact", "it@globex.example", "-o", p("l.lic"))
 	runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "-o", p("s.req"))
@@ -103,13 +114,14 @@ func TestNotifyCLI(t *testing.T) {
 		got = append(got, b["kind"].(string)+" to "+b["recipient"].(string))
 	}))
 	defer srv.Close()
-	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"delivered": 1`) {
+	os.WriteFile(p("hook.secret"), []byte("a webhook secret of 32 bytes...\n"), 0o600) // webhooks are always signed
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--webhook-secret-file", p("hook.secret"), "--json"); r.code != 0 || !strings.Contains(r.stdout, `"delivered": 1`) {
 		t.Fatalf("notify: %+v", r)
 	}
 	if strings.Join(got, ";") != "usage-full to it@globex.example" { // one seat: 90% and 100% at once, one notice
 		t.Fatalf("webhook got %v", got)
 	}
-	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL); r.code != 0 || !strings.Contains(r.stdout, "0 delivered") {
+	if r := runCLI(t, nil, "notify", "--ledger", db, "--webhook", srv.URL, "--webhook-secret-file", p("hook.secret")); r.code != 0 || !strings.Contains(r.stdout, "0 delivered") {
 		t.Fatalf("second run must deliver nothing twice: %+v", r)
 	}
 	if r := runCLI(t, nil, "notify", "--ledger", db, "--smtp", "localhost:25"); r.code != 2 {

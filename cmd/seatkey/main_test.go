@@ -22,20 +22,28 @@ func runCLI(t *testing.T, env map[string]string, args ...string) result {
 }
 
 func TestHelpEverywhere(t *testing.T) {
-	for name := range commands {
-		r := runCLI(t, nil, name, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "Usage: seatkey "+name) {
-			t.Errorf("%s --help: exit %d, %q", name, r.code, r.stdout)
+	for _, c := range commandTable() {
+		r := runCLI(t, nil, c.name, "--help")
+		if r.code != 0 || strings.Count(r.stdout, "Usage: seatkey "+c.name) != 1 || r.stderr != "" {
+			t.Errorf("%s --help: exit %d, want the usage once on stdout: %q %q", c.name, r.code, r.stdout, r.stderr)
 		}
 	}
 	if r := runCLI(t, nil, "--help"); r.code != 0 || !strings.Contains(r.stdout, "mint") {
 		t.Errorf("top --help: %+v", r)
 	}
-	if r := runCLI(t, nil); r.code != 2 {
-		t.Errorf("no args: exit %d", r.code)
+	if r := runCLI(t, nil); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "Usage: seatkey <command>") {
+		t.Errorf("no args: usage on stderr, exit 2: %+v", r)
 	}
-	if r := runCLI(t, nil, "frobnicate"); r.code != 2 {
-		t.Errorf("unknown command: exit %d", r.code)
+	if r := runCLI(t, nil, "frobnicate"); r.code != 2 || strings.Contains(r.stderr, "did you mean") {
+		t.Errorf("unknown command: %+v", r)
+	}
+	for typo, want := range map[string]string{"mnit": "mint", "verfy": "verify", "decomission": "decommission", "revok": "revoke", "DEVICES": "devices"} {
+		if r := runCLI(t, nil, typo); r.code != 2 || !strings.Contains(r.stderr, `did you mean "`+want+`"?`) {
+			t.Errorf("%s: want a suggestion of %s: %+v", typo, want, r)
+		}
+	}
+	if r := runCLI(t, nil, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "seatkey ") {
+		t.Errorf("--version: %+v", r)
 	}
 	if r := runCLI(t, nil, "mint", "--no-such-flag"); r.code != 2 {
 		t.Errorf("unknown flag: exit %d", r.code)
@@ -95,16 +103,16 @@ func TestKeygenMintInspectVerify(t *testing.T) {
 	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "other", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "another product") {
 		t.Fatalf("verify wrong product: %+v", r)
 	}
-	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--at", "2100-01-01", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "expired") {
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledger", "--at", "2100-01-01", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "expired") {
 		t.Fatalf("verify expired: %+v", r)
 	}
-	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--feature", "zzz", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "zzz") {
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledger", "--feature", "zzz", p("l.lic")); r.code != 1 || !strings.Contains(r.stderr, "zzz") {
 		t.Fatalf("verify feature: %+v", r)
 	}
 	if r := runCLI(t, nil, "verify", p("l.lic")); r.code != 2 {
 		t.Fatalf("verify without --pub: %+v", r)
 	}
-	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--at", "yesterday", p("l.lic")); r.code != 2 {
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledger", "--at", "yesterday", p("l.lic")); r.code != 2 {
 		t.Fatalf("bad date: %+v", r)
 	}
 	// The single-line form is accepted wherever a license file is.

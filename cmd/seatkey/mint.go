@@ -15,9 +15,10 @@ func cmdMint(e *env, args []string) error {
 Signs a new license and writes it armored to FILE ("-" for standard output).
 Dates are YYYY-MM-DD (through the end of that day, UTC) or RFC 3339 times.
 A subscription needs --expires; a perpetual license needs --upgrades-until
-and never expires; a subscription's upgrade protection defaults to its term.`)
-	key := fs.String("key", "", "private key `FILE` (NAME.key)")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` for an encrypted key (or $SEATKEY_PASSPHRASE)")
+and never expires; a subscription's upgrade protection defaults to its term.
+Feature names are lower-case letters, digits and hyphens, starting with a
+letter or digit, at most 63 characters (sso, api, reports-v2).`)
+	key, passFile := keyFlags(fs, "")
 	vendor := fs.String("vendor", "", "vendor `NAME` (iss; default: the key file's base name)")
 	product := fs.String("product", "", "product `ID` the license is for (aud)")
 	customer := fs.String("customer", "", "customer `NAME` (sub)")
@@ -31,10 +32,13 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 	major := fs.Int("major", 0, "licensed major version (0: any)")
 	features := fs.StringArray("feature", nil, "licensed feature `F` (repeat, or comma-separated)")
 	ledgerPath := fs.String("ledger", "", "record the license in the ledger `DB`")
-	overage := fs.String("overage", "deny", "past the seats: allow (recorded and billed) or deny")
-	overagePrice := fs.String("overage-price", "50", "price per overage device, USD")
-	contact := fs.String("contact", "", "customer's primary contact `EMAIL` for notifications")
+	overage := fs.String("overage", "deny", "with --ledger: past the seats, allow (recorded and billed) or deny")
+	overagePrice := fs.String("overage-price", "50", "with --ledger: price per overage device, USD")
+	contact := fs.String("contact", "", "with --ledger: customer's primary contact `EMAIL` for notifications")
+	grace := fs.String("migration-grace", "30d", "with --ledger and --overage deny: how long a server migration may keep both machines active (`DURATION`; 0: no migrations)")
+	notice := fs.String("fraud-notice", "14d", "with --ledger: how long a license flagged after a migration has before it is disabled (`DURATION`)")
 	out := fs.StringP("output", "o", "", "write the license to `FILE`")
+	force := forceFlag(fs)
 	jsonOut := fs.Bool("json", false, "print the minted license's claims as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -47,6 +51,13 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 			return usagef("--%s is required", r.name)
 		}
 	}
+	if *ledgerPath == "" {
+		for _, f := range []string{"overage", "overage-price", "contact", "migration-grace", "fraud-notice"} {
+			if fs.Changed(f) {
+				return usagef("--%s is kept in the ledger: it needs --ledger", f)
+			}
+		}
+	}
 	if *seats < 1 {
 		return usagef("--seats must be at least 1")
 	}
@@ -55,15 +66,19 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 		return usagef("--kind: %v", err)
 	}
 	c := license.Claims{ID: license.NewID(), Vendor: *vendor, Product: *product, Customer: *customer, Edition: *edition,
-		Seats: *seats, Failover: *failover, Kind: k, Major: *major, IssuedAt: time.Now().UTC().Truncate(time.Second)}
+		Seats: *seats, Failover: *failover, Kind: k, Major: *major, IssuedAt: e.now().UTC().Truncate(time.Second)}
 	if c.Vendor == "" {
 		c.Vendor = strings.TrimSuffix(filepath.Base(*key), ".key")
 	}
 	for _, f := range *features {
 		for _, p := range strings.Split(f, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				c.Features = append(c.Features, p)
+			if p = strings.TrimSpace(p); p == "" {
+				continue
 			}
+			if !validFeature(p) {
+				return usagef("--feature %q: a feature name is lower-case letters, digits and hyphens, starting with a letter or digit, at most 63 characters", p)
+			}
+			c.Features = append(c.Features, p)
 		}
 	}
 	c.Features = license.NormalizeFeatures(c.Features)
@@ -89,6 +104,15 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 	if err != nil {
 		return err
 	}
+	pol := issuer.LicensePolicy{OverageAllowed: *overage == "allow", OveragePriceCents: price, Contact: *contact, MigrationGrace: -1}
+	if *grace != "0" {
+		if pol.MigrationGrace, err = parseValidity("migration-grace", *grace); err != nil {
+			return err
+		}
+	}
+	if pol.FraudNotice, err = parseValidity("fraud-notice", *notice); err != nil {
+		return err
+	}
 	sk, err := e.loadKey(*key, *passFile)
 	if err != nil {
 		return err
@@ -98,21 +122,72 @@ and never expires; a subscription's upgrade protection defaults to its term.`)
 		return err
 	}
 	if *ledgerPath != "" {
-		l, err := openLedger(*ledgerPath)
-		if err != nil {
-			return err
+		// Refuse an existing output before recording: a license in the
+		// ledger that was never written could still be exported, but the
+		// vendor asked for a file.
+		if !*force && *out != "-" {
+			if err := refuseExisting(*out); err != nil {
+				return err
+			}
 		}
-		defer l.Close()
-		if err := l.RecordLicense(sk, tok, issuer.LicensePolicy{OverageAllowed: *overage == "allow", OveragePriceCents: price, Contact: *contact}); err != nil {
+		if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) error { return l.RecordLicense(sk, tok, pol) }); err != nil {
 			return err
 		}
 	}
-	if err := e.writeOutput(*out, license.Armor(license.TypeLicense, tok)); err != nil {
+	if err := e.writeOutput(*out, license.Armor(license.TypeLicense, tok), *force); err != nil {
 		return err
 	}
 	if *jsonOut {
 		return e.printJSON(tokenJSON(&license.Token{KeyID: sk.ID(), Type: license.TypeLicense, Claims: c, Size: len(tok)}))
 	}
-	fmt.Fprintf(e.stderr, "minted %s for %s (%d bytes)\n", c.ID, c.Customer, len(tok))
+	fmt.Fprintf(e.stderr, "minted %s for %s (%d bytes)\n", c.ID, esc(c.Customer), len(tok))
 	return nil
+}
+
+// validFeature is the feature name syntax: [a-z0-9][a-z0-9-]{0,62}. Verifiers
+// compare names exactly, so one spelling per feature is what makes
+// --feature sso and lic.Has("sso") agree.
+func validFeature(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func cmdExport(e *env, args []string) error {
+	fs := e.flags("export", "--ledger DB [--single-line] [-o FILE] LICENSE-ID", `
+Writes a license the ledger recorded (seatkey mint --ledger) again, armored,
+or as one line (seatkey-license:...) for pasting into a form or an email.
+Without -o it goes to standard output.`)
+	ledgerPath := ledgerFlag(fs)
+	single := fs.Bool("single-line", false, "write the single-line form")
+	out := fs.StringP("output", "o", "-", "write the license to `FILE`")
+	force := forceFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("need exactly one LICENSE-ID")
+	}
+	id, err := license.ParseID(fs.Arg(0))
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	var tok []byte
+	if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		tok, err = l.LicenseToken(id)
+		return err
+	}); err != nil {
+		return err
+	}
+	b := license.Armor(license.TypeLicense, tok)
+	if *single {
+		b = []byte(license.Line(license.TypeLicense, tok) + "\n")
+	}
+	return e.writeOutput(*out, b, *force)
 }

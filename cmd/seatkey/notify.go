@@ -3,25 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/seatkey/seatkey/issuer"
 )
 
-func init() {
-	commands["notify"] = command{"deliver the ledger's pending notifications (webhook or email)", cmdNotify}
-}
-
 func cmdNotify(e *env, args []string) error {
-	fs := e.flags("notify", "--ledger DB (--webhook URL | --smtp HOST:PORT --from ADDR) [--json]", `
+	fs := e.flags("notify", "--ledger DB (--webhook URL [--webhook-secret-file F] | --smtp HOST:PORT --from ADDR) [--json]", `
 Delivers the notifications the ledger has recorded (usage nearing the seat
 limit, reaching it, each overage device) to the customers' contacts: as a JSON
 POST to a webhook (retried), or as email over SMTP. What fails stays pending
 for the next run; nothing is lost. Exit 1 if any delivery failed.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	ledgerPath := ledgerFlag(fs)
 	webhook := fs.String("webhook", "", "POST each notification to `URL`")
-	secretFile := fs.String("webhook-secret-file", "", "sign webhook requests (Seatkey-Signature, HMAC-SHA256) with the secret in `FILE`")
+	secretFile := fs.String("webhook-secret-file", "", "sign webhook requests (Seatkey-Signature, HMAC-SHA256) with the secret in `FILE` (mode 0600)")
 	smtpAddr := fs.String("smtp", "", "send email through `HOST:PORT`")
 	from := fs.String("from", "", "sender `ADDRESS` for email")
 	jsonOut := fs.Bool("json", false, "print the counts as JSON")
@@ -33,11 +27,10 @@ for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	case *webhook != "" && *smtpAddr == "":
 		wh := &issuer.Webhook{URL: *webhook}
 		if *secretFile != "" {
-			b, err := os.ReadFile(*secretFile)
-			if err != nil {
+			var err error
+			if wh.Secret, err = readSecret("webhook secret", *secretFile); err != nil {
 				return err
 			}
-			wh.Secret = []byte(strings.TrimRight(string(b), "\r\n"))
 		}
 		n = wh
 	case *smtpAddr != "" && *webhook == "" && *from != "":
@@ -45,13 +38,11 @@ for the next run; nothing is lost. Exit 1 if any delivery failed.`)
 	default:
 		return usagef("need --webhook URL, or --smtp HOST:PORT with --from")
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
+	var ok, failed int
+	if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) (err error) {
+		ok, failed, err = l.Deliver(context.Background(), n)
 		return err
-	}
-	defer l.Close()
-	ok, failed, err := l.Deliver(context.Background(), n)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if *jsonOut {

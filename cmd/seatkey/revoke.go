@@ -7,25 +7,50 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
 
-func init() {
-	commands["revoke"] = command{"revoke licenses, activations or signing keys (recorded in the ledger)", cmdRevoke}
-	commands["unrevoke"] = command{"take revocations back (recorded; the next list omits them)", cmdUnrevoke}
-	commands["crl"] = command{"publish the next signed revocation list", cmdCRL}
+// checkTargets refuses, as bad usage, an argument that is not a well-formed
+// lic_, act_ or key_ ID, before anything is changed.
+func checkTargets(args []string) error {
+	for _, s := range args {
+		if err := checkTarget(s); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	return nil
+}
+
+func checkTarget(s string) (err error) {
+	switch {
+	case strings.HasPrefix(s, "lic_"):
+		_, err = license.ParseID(s)
+	case strings.HasPrefix(s, "act_"):
+		_, err = activation.ParseID(s)
+	case strings.HasPrefix(s, "key_"):
+		_, err = license.ParseKeyID(s)
+	default:
+		err = fmt.Errorf("%w: %q", issuer.ErrBadID, s)
+	}
+	return err
 }
 
 func cmdRevoke(e *env, args []string) error {
-	fs := e.flags("revoke", "--ledger DB [--reason R] [--at TIME] ID...", `
-Revokes licenses (lic_...), activations (act_...) or signing keys (key_...).
-Revoking again changes nothing. Reasons: unspecified, refunded, abuse, leaked,
-superseded; for keys also key-compromise (every token the key signed is
-refused) and retired (tokens it signs after --at are refused; earlier ones
-stay valid). The revocation reaches machines with the next 'seatkey crl'.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	fs := e.flags("revoke", "--ledger DB [--reason R] [--at TIME] [--json] ID...", `
+Revokes licenses (lic_...), activations (act_...) or signing keys (key_...)
+that the ledger recorded; an ID it has no record of is refused. Revoking
+again is reported as already revoked (exit 0). Reasons: unspecified,
+refunded, abuse, leaked, superseded; for keys also key-compromise (every
+token the key signed is refused) and retired (tokens it signs after --at are
+refused; earlier ones stay valid). A revocation --at a future time takes
+effect then: lists published before it do not carry it. The revocation
+reaches machines with the next 'seatkey crl'. --json prints JSON Lines.`)
+	ledgerPath := ledgerFlag(fs)
 	reasonName := fs.String("reason", "unspecified", "why (see above)")
 	at := fs.String("at", "", "effective `TIME` (default now); for retired keys, the retirement time")
+	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per ID")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,87 +65,103 @@ stay valid). The revocation reaches machines with the next 'seatkey crl'.`)
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
+	if err := checkTargets(fs.Args()); err != nil {
 		return err
 	}
-	defer l.Close()
-	var errs []error
-	for _, id := range fs.Args() {
-		already, err := l.Revoke(id, reason, when)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
-		case already:
-			fmt.Fprintf(e.stdout, "%s: already revoked\n", id)
-		default:
-			fmt.Fprintf(e.stdout, "%s: revoked (%s)\n", id, reason)
-		}
-	}
-	return errors.Join(errs...)
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		return e.perArg(fs.Args(), *jsonOut, func(id string) (string, string, error) {
+			already, err := l.Revoke(id, reason, when)
+			switch {
+			case err != nil:
+				return "", "", err
+			case already:
+				return "", "already revoked", nil
+			case when.After(e.now()):
+				return "", "revoked (" + reason.String() + "), effective " + when.UTC().Format(time.RFC3339), nil
+			}
+			return "", "revoked (" + reason.String() + ")", nil
+		})
+	})
 }
 
 func cmdUnrevoke(e *env, args []string) error {
-	fs := e.flags("unrevoke", "--ledger DB ID...", `Takes revocations back. Recorded in the ledger; the next list omits them.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+	fs := e.flags("unrevoke", "--ledger DB [--json] ID...", `
+Takes revocations back. Recorded in the ledger; the next list omits them. An
+ID that is not revoked is reported as such (exit 0); one the ledger has no
+record of is refused.`)
+	ledgerPath := ledgerFlag(fs)
+	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per ID")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("need at least one ID")
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
+	if err := checkTargets(fs.Args()); err != nil {
 		return err
 	}
-	defer l.Close()
-	var errs []error
-	for _, id := range fs.Args() {
-		if err := l.Unrevoke(id); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
-			continue
-		}
-		fmt.Fprintf(e.stdout, "%s: unrevoked\n", id)
-	}
-	return errors.Join(errs...)
+	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		return e.perArg(fs.Args(), *jsonOut, func(id string) (string, string, error) {
+			if err := l.Unrevoke(id); errors.Is(err, issuer.ErrNotRevoked) {
+				return "", "not revoked", nil
+			} else if err != nil {
+				return "", "", err
+			}
+			return "", "unrevoked", nil
+		})
+	})
 }
+
+// defaultCRLValidity suits air-gapped customers, who get a new list only with
+// an update: a list stays current for 90 days before verifiers call it stale.
+const defaultCRLValidity = "90d"
 
 func cmdCRL(e *env, args []string) error {
 	fs := e.flags("crl", "--key NAME.key --ledger DB [--vendor V] [--valid-for DURATION] -o FILE", `
 Signs the next revocation list (sequence one higher than the last) with every
-revocation in the ledger, and writes it armored to FILE. Ship it to machines
-with your updates; verifiers refuse what it revokes, refuse an older list than
-one they have seen, and warn (or refuse) once it is past its next update.`)
-	key := fs.String("key", "", "signing key `FILE` (one that verifiers still trust and that is not revoked)")
-	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE)")
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+revocation in force in the ledger, and writes it armored to FILE. Ship it to
+machines with your updates; verifiers refuse what it revokes, refuse an older
+list than one they have seen, and warn (or refuse) once it is past its next
+update. --valid-for is 90 days unless given (as 30d or 36h): air-gapped
+machines that see a list only with an update should not find it stale.`)
+	key, passFile := keyFlags(fs, ", one that verifiers still trust and that is not revoked")
+	ledgerPath := ledgerFlag(fs)
 	vendor := fs.String("vendor", "", "vendor `NAME` (default: the key file's base name)")
-	validFor := fs.Duration("valid-for", 7*24*time.Hour, "time until the next update is due")
+	validFor := fs.String("valid-for", defaultCRLValidity, "`DURATION` until the next update is due (90d, 36h)")
 	out := fs.StringP("output", "o", "", "write the list to `FILE`")
+	force := forceFlag(fs)
 	jsonOut := fs.Bool("json", false, "print what was published as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *key == "" || *out == "" || fs.NArg() != 0 || *validFor <= 0 {
-		return usagef("need --key, --ledger, a positive --valid-for and -o FILE")
+	if *key == "" || *out == "" || fs.NArg() != 0 {
+		return usagef("need --key, --ledger and -o FILE")
+	}
+	validity, err := parseValidity("valid-for", *validFor)
+	if err != nil {
+		return err
 	}
 	if *vendor == "" {
 		*vendor = strings.TrimSuffix(filepath.Base(*key), ".key")
+	}
+	if *out != "-" && !*force {
+		if err := refuseExisting(*out); err != nil {
+			return err
+		}
 	}
 	sk, err := e.loadKey(*key, *passFile)
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(*ledgerPath)
-	if err != nil {
+	var tok []byte
+	var list *license.RevocationList
+	if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) (err error) {
+		tok, list, err = l.PublishRevocationList(sk, *vendor, validity)
+		return err
+	}); err != nil {
 		return err
 	}
-	defer l.Close()
-	tok, list, err := l.PublishRevocationList(sk, *vendor, *validFor)
-	if err != nil {
-		return err
-	}
-	if err := e.writeOutput(*out, license.Armor(license.TypeRevocation, tok)); err != nil {
+	if err := e.writeOutput(*out, license.Armor(license.TypeRevocation, tok), *force); err != nil {
 		return err
 	}
 	nl, na, nk := list.Len()

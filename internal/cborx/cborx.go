@@ -29,12 +29,18 @@ var (
 
 // Error is a Check failure: what went wrong and where.
 type Error struct {
-	Offset int
+	Offset int   // -1: the item as a whole
 	Err    error // one of the sentinel errors above
 	Detail string
 }
 
 func (e *Error) Error() string {
+	if e.Offset < 0 {
+		if e.Detail == "" {
+			return e.Err.Error()
+		}
+		return fmt.Sprintf("%v: %s", e.Err, e.Detail)
+	}
 	if e.Detail != "" {
 		return fmt.Sprintf("%v at byte %d: %s", e.Err, e.Offset, e.Detail)
 	}
@@ -246,8 +252,10 @@ func init() {
 	}
 }
 
-// ErrUnknownField is returned by Unmarshal for a map key the Go type does not define.
-var ErrUnknownField = errors.New("unknown field")
+// ErrUnknownField is returned by Decode and Unmarshal for a map key the Go
+// type does not define. It comes as an *Error, so it also matches ErrMalformed;
+// formats that call such a key something else (ErrUnknownClaim) say so.
+var ErrUnknownField = errors.New("CBOR map key not defined here")
 
 // Unmarshal checks b strictly, decodes it into v and verifies that encoding v
 // again gives back b exactly, so that no value has two accepted encodings
@@ -268,9 +276,9 @@ func Decode(b []byte, v any) error {
 	if err := DecMode.Unmarshal(b, v); err != nil {
 		var uf *cbor.UnknownFieldError
 		if errors.As(err, &uf) {
-			return fmt.Errorf("%w: %v", ErrUnknownField, err)
+			return &Error{Offset: -1, Err: ErrUnknownField, Detail: err.Error()}
 		}
-		return &Error{Err: ErrMalformed, Detail: err.Error()}
+		return &Error{Offset: -1, Err: ErrMalformed, Detail: err.Error()}
 	}
 	return nil
 }
@@ -279,121 +287,13 @@ func Decode(b []byte, v any) error {
 func Canonical(b []byte, v any) error {
 	again, err := EncMode.Marshal(v)
 	if err != nil {
-		return &Error{Err: ErrMalformed, Detail: err.Error()}
+		return &Error{Offset: -1, Err: ErrMalformed, Detail: err.Error()}
 	}
 	if !bytes.Equal(again, b) {
-		return &Error{Err: ErrNonCanonical, Detail: "a value is encoded that the deterministic form omits or writes differently"}
+		return &Error{Offset: -1, Err: ErrNonCanonical, Detail: "a value is encoded that the deterministic form omits or writes differently"}
 	}
 	return nil
 }
 
 // Marshal encodes v deterministically.
 func Marshal(v any) ([]byte, error) { return EncMode.Marshal(v) }
-
-// Reader walks an item that Check has accepted, without copying: byte and
-// text strings are returned as subslices. It still checks bounds, so misuse
-// gives an error, never a panic.
-type Reader struct {
-	b   []byte
-	off int
-}
-
-// NewReader reads b from the start.
-func NewReader(b []byte) *Reader { return &Reader{b: b} }
-
-func (r *Reader) head() (major byte, arg uint64, err error) {
-	if r.off >= len(r.b) {
-		return 0, 0, &Error{Offset: r.off, Err: ErrMalformed, Detail: "unexpected end of data"}
-	}
-	ib := r.b[r.off]
-	major, ai := ib>>5, ib&0x1f
-	r.off++
-	if ai < 24 {
-		return major, uint64(ai), nil
-	}
-	if ai > 27 {
-		return 0, 0, &Error{Offset: r.off - 1, Err: ErrMalformed, Detail: "indefinite or reserved"}
-	}
-	n := 1 << (ai - 24)
-	if len(r.b)-r.off < n {
-		return 0, 0, &Error{Offset: r.off, Err: ErrMalformed, Detail: "unexpected end of data"}
-	}
-	for i := 0; i < n; i++ {
-		arg = arg<<8 | uint64(r.b[r.off+i])
-	}
-	r.off += n
-	return major, arg, nil
-}
-
-func (r *Reader) expect(want byte) (uint64, error) {
-	start := r.off
-	major, arg, err := r.head()
-	if err != nil {
-		return 0, err
-	}
-	if major != want {
-		return 0, &Error{Offset: start, Err: ErrMalformed, Detail: fmt.Sprintf("major type %d where %d was expected", major, want)}
-	}
-	return arg, nil
-}
-
-// Map reads a map header and returns its number of pairs.
-func (r *Reader) Map() (int, error) {
-	n, err := r.expect(5)
-	if err != nil {
-		return 0, err
-	}
-	if n > uint64(len(r.b)) {
-		return 0, &Error{Offset: r.off, Err: ErrMalformed, Detail: "map longer than the data"}
-	}
-	return int(n), nil
-}
-
-// Uint reads an unsigned integer.
-func (r *Reader) Uint() (uint64, error) { return r.expect(0) }
-
-// Int reads a signed integer that fits in int64 (map keys, mostly).
-func (r *Reader) Int() (int64, error) {
-	start := r.off
-	major, arg, err := r.head()
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case major == 0 && arg < 1<<63:
-		return int64(arg), nil
-	case major == 1 && arg < 1<<63:
-		return -1 - int64(arg), nil
-	}
-	return 0, &Error{Offset: start, Err: ErrMalformed, Detail: "not an integer in int64 range"}
-}
-
-// Bytes reads a byte string, returned as a subslice of the input.
-func (r *Reader) Bytes() ([]byte, error) { return r.str(2) }
-
-// Text reads a text string.
-func (r *Reader) Text() (string, error) {
-	b, err := r.str(3)
-	return string(b), err
-}
-
-func (r *Reader) str(major byte) ([]byte, error) {
-	n, err := r.expect(major)
-	if err != nil {
-		return nil, err
-	}
-	if n > uint64(len(r.b)-r.off) {
-		return nil, &Error{Offset: r.off, Err: ErrMalformed, Detail: "string longer than the data"}
-	}
-	s := r.b[r.off : r.off+int(n)]
-	r.off += int(n)
-	return s, nil
-}
-
-// Done reports an error unless the whole input has been read.
-func (r *Reader) Done() error {
-	if r.off != len(r.b) {
-		return &Error{Offset: r.off, Err: ErrTrailing}
-	}
-	return nil
-}

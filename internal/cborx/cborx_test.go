@@ -29,6 +29,10 @@ func TestCheck(t *testing.T) {
 		{"unsorted map", "a203030102", ErrNonCanonical},
 		{"length-first order violated", "a2186400016161", ErrNonCanonical},
 		{"duplicate key", "a201020103", ErrDuplicateKey},
+		{"repeated key after a larger one: unsorted, not duplicate", "a3010002000100", ErrNonCanonical},
+		{"unsorted before a later duplicate", "a302000100010000", ErrNonCanonical},
+		{"non-shortest key before its order is compared", "a20100180000", ErrNonCanonical},
+		{"duplicate key whose value is bad", "a20100011c", ErrDuplicateKey},
 		{"indefinite array", "9f01ff", ErrIndefinite},
 		{"indefinite map", "bf0102ff", ErrIndefinite},
 		{"indefinite bytes", "5f4101ff", ErrIndefinite},
@@ -115,4 +119,53 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("not deterministic:\n in  %x\n out %x", b, again)
 		}
 	})
+}
+
+func TestUnknownKeyAndMissing(t *testing.T) {
+	keys := &Keys{Defined: []int64{1, 2, -65537}, Nested: map[int64]*Keys{-65537: {Defined: []int64{1}}}}
+	enc := func(v any) []byte {
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name    string
+		v       any
+		unknown string
+		missing string
+	}{
+		{"all defined", map[int]any{1: "a", 2: 1, -65537: map[int]any{1: true}}, "", ""},
+		{"unknown top-level key", map[int]any{1: "a", 2: 1, 3: 0, -65537: map[int]any{1: true}}, "3", ""},
+		{"unknown nested key", map[int]any{1: "a", 2: 1, -65537: map[int]any{1: true, 2: 0}}, "2", ""},
+		{"first unknown in encoding order", map[int]any{1: "a", 2: 1, 9: 0, -65537: map[int]any{7: 0}}, "9", "1 in -65537"},
+		{"text key", map[any]any{1: "a", 2: 1, "x": 0, -65537: map[int]any{1: true}}, "a text string", ""},
+		{"nested value not a map: left to the decoder", map[int]any{1: "a", 2: 1, -65537: []int{5}}, "", ""},
+		{"missing top-level key", map[int]any{1: "a", -65537: map[int]any{1: true}}, "", "2"},
+		{"missing nested key", map[int]any{1: "a", 2: 1, -65537: map[int]any{}}, "", "1 in -65537"},
+	} {
+		b := enc(tc.v)
+		if err := Check(b); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		k, found := UnknownKey(b, keys)
+		if found != (tc.unknown != "") || k != tc.unknown {
+			t.Errorf("%s: UnknownKey %q %v, want %q", tc.name, k, found, tc.unknown)
+		}
+		m, missing := Missing(b, []int64{1, 2, -65537}, map[int64][]int64{-65537: {1}})
+		if missing != (tc.missing != "") || m != tc.missing {
+			t.Errorf("%s: Missing %q %v, want %q", tc.name, m, missing, tc.missing)
+		}
+	}
+}
+
+func TestUnknownFieldMatchesMalformed(t *testing.T) {
+	var v struct {
+		A int `cbor:"1,keyasint"`
+	}
+	err := Decode([]byte{0xa1, 0x02, 0x00}, &v)
+	if !errors.Is(err, ErrUnknownField) || !errors.Is(err, ErrMalformed) {
+		t.Fatalf("%v", err)
+	}
 }

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/internal/cborx"
 )
 
@@ -19,7 +22,7 @@ const (
 	LabelType = 16
 	AlgEdDSA  = -8
 	KIDSize   = 8
-	MaxSize   = 64 << 10 // largest accepted license or activation token
+	MaxSize   = armor.MaxSize // largest accepted license or activation token
 )
 
 var (
@@ -28,7 +31,7 @@ var (
 	// ErrAlgorithm: the protected header names an algorithm other than EdDSA.
 	ErrAlgorithm = errors.New("signature algorithm is not EdDSA")
 	// ErrTooLarge: the token is larger than the limit given to Parse.
-	ErrTooLarge = errors.New("token too large")
+	ErrTooLarge = armor.ErrTooLarge
 )
 
 // Message is a parsed, not yet verified, COSE_Sign1.
@@ -44,6 +47,14 @@ type protectedHeader struct {
 	Alg  int    `cbor:"1,keyasint"`
 	KID  []byte `cbor:"4,keyasint"`
 	Type string `cbor:"16,keyasint"`
+}
+
+// wireHeader reads a protected header without assuming the types of its
+// values, so that each deviation gets the error SPEC.md gives it.
+type wireHeader struct {
+	Alg  cbor.RawMessage `cbor:"1,keyasint"`
+	KID  cbor.RawMessage `cbor:"4,keyasint"`
+	Type cbor.RawMessage `cbor:"16,keyasint"`
 }
 
 // Sign returns the tagged COSE_Sign1 of payload signed with priv.
@@ -111,21 +122,32 @@ func Parse(b []byte, maxSize int) (*Message, error) {
 	if m.Signature, _, ok = byteString(rest); !ok || len(m.Signature) != ed25519.SignatureSize {
 		return nil, fmt.Errorf("%w: signature must be a %d-byte string", ErrMalformed, ed25519.SignatureSize)
 	}
-	var h protectedHeader
-	if err := cborx.Unmarshal(m.Protected, &h); err != nil {
+	// SPEC.md section 7 steps 6 and 7, in this order: the header is CBOR by
+	// section 2; it has no parameter but alg, kid and typ; all three are
+	// present; kid is an 8-byte string and typ a non-empty text string; then
+	// alg is the integer -8 (anything else, a text alg included, is ErrAlgorithm).
+	if err := cborx.Check(m.Protected); err != nil {
+		return nil, fmt.Errorf("protected header: %w", err)
+	}
+	var w wireHeader
+	if err := cborx.Decode(m.Protected, &w); err != nil {
 		if errors.Is(err, cborx.ErrUnknownField) {
 			return nil, fmt.Errorf("%w: protected header has a parameter outside the profile (only alg, kid, typ): %v", ErrMalformed, err)
 		}
 		return nil, fmt.Errorf("protected header: %w", err)
 	}
-	if h.Alg != AlgEdDSA {
-		return nil, fmt.Errorf("%w: alg %d", ErrAlgorithm, h.Alg)
+	if w.Alg == nil || w.KID == nil || w.Type == nil {
+		return nil, fmt.Errorf("%w: protected header must have alg, kid and typ", ErrMalformed)
 	}
-	if len(h.KID) != KIDSize {
-		return nil, fmt.Errorf("%w: key ID must be %d bytes", ErrMalformed, KIDSize)
+	var h protectedHeader
+	if err := cborx.DecMode.Unmarshal(w.KID, &h.KID); err != nil || w.KID[0]>>5 != 2 || len(h.KID) != KIDSize {
+		return nil, fmt.Errorf("%w: key ID (kid) must be a byte string of %d bytes", ErrMalformed, KIDSize)
 	}
-	if h.Type == "" {
-		return nil, fmt.Errorf("%w: no token type (typ) in protected header", ErrMalformed)
+	if err := cborx.DecMode.Unmarshal(w.Type, &h.Type); err != nil || w.Type[0]>>5 != 3 || h.Type == "" {
+		return nil, fmt.Errorf("%w: token type (typ) must be a non-empty text string", ErrMalformed)
+	}
+	if len(w.Alg) != 1 || w.Alg[0] != 0x27 { // 0x27 is -8
+		return nil, fmt.Errorf("%w: alg %s", ErrAlgorithm, diag(w.Alg))
 	}
 	m.KID, m.Type = h.KID, h.Type
 	return &m, nil
@@ -188,4 +210,13 @@ func appendHead(b []byte, major byte, n uint64) []byte {
 	default:
 		return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
+}
+
+// diag shows a short CBOR value in an error.
+func diag(b []byte) string {
+	var v any
+	if err := cborx.DecMode.Unmarshal(b, &v); err != nil || len(b) > 64 {
+		return fmt.Sprintf("h'%x'", b)
+	}
+	return fmt.Sprintf("%#v", v)
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/client"
+	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/issuer"
+	"github.com/seatkey/seatkey/license"
+)
+
+// startServe runs the seatkey binary's serve on addr and returns the
+// process and its URL once it listens.
+func startServe(t *testing.T, bin, db, key, addr string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--ledger", db, "--key", key, "--listen", addr)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`url=(http://\S+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case u := <-urls:
+		return cmd, u
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("seatkey serve did not start")
+	}
+	return nil, ""
+}
+
+// The server is killed with SIGKILL in the middle of a burst of online
+// activations (half the clients have sent, the rest send to a dead server)
+// and started again on the same ledger. Every client's retries
+// complete, and every seat is accounted for exactly once: each client that
+// was answered holds a device the ledger has, no device exists that no client
+// was answered for, and the seats are not exceeded.
+func TestServeKilledMidLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the seatkey binary")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("go tool not found")
+		}
+		t.Skip("go tool not found: cannot build the seatkey binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "seatkey")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	db, keyPath := filepath.Join(dir, "ledger.db"), filepath.Join(dir, "v")
+	key, _ := issuer.GenerateKey()
+	if err := issuer.WriteKeyFiles(keyPath, key, nil, issuer.DefaultKDF); err != nil {
+		t.Fatal(err)
+	}
+	const clients, seats = 40, 30
+	lic, _ := key.Mint(license.Claims{Vendor: "Acme", Customer: "Globex", Product: "ledgerpro", Edition: "pro", Seats: seats,
+		Kind: license.Subscription, IssuedAt: time.Now().Add(-time.Hour), Expires: time.Now().AddDate(1, 0, 0)})
+	l, err := issuer.CreateLedger(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RecordLicense(key, lic, issuer.LicensePolicy{MigrationGrace: -1}); err != nil { // seats alone: no server migration
+		t.Fatal(err)
+	}
+	l.Close()
+
+	cmd, url := startServe(t, bin, db, keyPath+".key", "127.0.0.1:0")
+	addr := url[len("http://"):]
+	c := &client.Client{BaseURL: url, Attempts: 200, Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second}
+	var sent, answered atomic.Int32
+	devices := make([]string, clients)
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		p := &fingerprint.Profile{}
+		p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", i))
+		p.Set(fingerprint.BoardSerial, fmt.Sprintf("BRD%07d", i))
+		p.Set(fingerprint.SystemSerial, fmt.Sprintf("SVC%05d", i))
+		p.Set(fingerprint.Disks, fmt.Sprintf("wwn:0x5002%012x", i))
+		req, err := activation.NewRequest(lic, p.Digest("ledgerpro"), fmt.Sprintf("host-%d", i), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond) // spread over the kill
+			sent.Add(1)
+			a, err := c.Activate(context.Background(), req)
+			if err == nil {
+				devices[i] = a.Device
+			}
+			errs[i] = err
+			answered.Add(1)
+		}()
+	}
+	for sent.Load() < clients/2 {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Kill() // SIGKILL: no shutdown, requests in flight are cut
+	cmd.Wait()
+	killedAt, sentAt := answered.Load(), sent.Load()
+	cmd2, _ := startServe(t, bin, db, keyPath+".key", addr)
+	defer func() { cmd2.Process.Kill(); cmd2.Wait() }()
+	wg.Wait()
+
+	granted := map[string]bool{}
+	refused := 0
+	for i, err := range errs {
+		var ae *client.Error
+		switch {
+		case err == nil:
+			if granted[devices[i]] {
+				t.Errorf("two clients got device %s", devices[i])
+			}
+			granted[devices[i]] = true
+		case errors.As(err, &ae) && ae.Code == "seats_exhausted":
+			refused++
+		default:
+			t.Errorf("client %d: %v", i, err)
+		}
+	}
+	l, err = issuer.OpenLedger(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	inLedger := 0
+	l.EachDevice(issuer.Filter{}, func(d *issuer.Device) error {
+		inLedger++
+		if !granted[d.ID.String()] {
+			t.Errorf("device %s holds a seat no client was given", d.ID)
+		}
+		return nil
+	})
+	if inLedger != len(granted) || len(granted) != seats || refused != clients-seats {
+		t.Fatalf("%d devices in the ledger, %d granted, %d refused (seats %d, clients %d; %d sent and %d answered before the kill)",
+			inLedger, len(granted), refused, seats, clients, sentAt, killedAt)
+	}
+	t.Logf("killed when %d of %d clients had sent and %d were answered; all completed: %d granted, %d seats_exhausted", sentAt, clients, killedAt, len(granted), refused)
+}

@@ -1,0 +1,182 @@
+package issuer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The audit log is the ledger's events table made tamper-evident: each row
+// carries the hash of the row before it and a hash over its own content and
+// that link, and the ledger keeps the newest row's hash and the row count.
+// An edited, deleted or reordered row no longer fits the chain, and
+// VerifyAudit names it. Someone able to rewrite the whole database can also
+// rewrite the chain: record the head that `seatkey audit` prints somewhere
+// else (a ticket, a log) to catch that too.
+
+// ErrAuditBroken is returned (as an *AuditError) when the chain does not hold.
+var ErrAuditBroken = errors.New("audit log does not verify")
+
+// AuditError names the first row where the audit chain breaks.
+type AuditError struct {
+	Row     int64  // events.id, 0 when the problem is the head
+	Problem string // what is wrong, in words
+}
+
+func (e *AuditError) Error() string {
+	if e.Row == 0 {
+		return fmt.Sprintf("%v: %s", ErrAuditBroken, e.Problem)
+	}
+	return fmt.Sprintf("%v: row %d: %s", ErrAuditBroken, e.Row, e.Problem)
+}
+
+func (e *AuditError) Unwrap() error { return ErrAuditBroken }
+
+// auditMigration adds the chain to the events table.
+const auditMigration = `ALTER TABLE events ADD COLUMN prev_hash BLOB;
+	ALTER TABLE events ADD COLUMN hash BLOB;
+	CREATE TABLE audit_head (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		last_id INTEGER NOT NULL,
+		hash BLOB NOT NULL,
+		count INTEGER NOT NULL
+	);`
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID       int64     `json:"id"`
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`
+	Kind     string    `json:"kind"`
+	Customer int64     `json:"customer_id,omitempty"`
+	License  []byte    `json:"license,omitempty"`
+	Device   []byte    `json:"device,omitempty"`
+	Detail   string    `json:"detail"`
+	Hash     []byte    `json:"hash"`
+	prev     []byte
+}
+
+// entryHash is SHA-256 over a domain string, the previous hash and every
+// field, each length-prefixed so that no two entries encode alike.
+func entryHash(prev []byte, e *AuditEntry) []byte {
+	var b []byte
+	b = append(b, "seatkey audit v1\x00"...)
+	b = append(b, prev...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.ID))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.Unix()))
+	for _, f := range [][]byte{[]byte(e.Actor), []byte(e.Kind), binary.BigEndian.AppendUint64(nil, uint64(e.Customer)), e.License, e.Device, []byte(e.Detail)} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+var genesis = make([]byte, sha256.Size)
+
+// appendEvent writes one event as the next link of the chain.
+func (l *Ledger) appendEvent(tx *sql.Tx, kind string, customer int64, lic, dev []byte, detail string) error {
+	prev, count := genesis, int64(0)
+	var lastID int64
+	err := tx.QueryRow(`SELECT last_id, hash, count FROM audit_head WHERE id = 1`).Scan(&lastID, &prev, &count)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	e := &AuditEntry{At: l.now(), Actor: l.Actor, Kind: kind, Customer: customer, License: lic, Device: dev, Detail: detail}
+	res, err := tx.Exec(`INSERT INTO events (at, actor, kind, customer_id, license_id, device_id, detail, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.At.Unix(), e.Actor, kind, customer, lic, dev, detail, prev)
+	if err != nil {
+		return err
+	}
+	if e.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	h := entryHash(prev, e)
+	if _, err := tx.Exec(`UPDATE events SET hash = ? WHERE id = ?`, h, e.ID); err != nil {
+		return err
+	}
+	_, err = tx.Exec(`INSERT INTO audit_head (id, last_id, hash, count) VALUES (1, ?, ?, 1)
+		ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash, count = audit_head.count + 1`, e.ID, h)
+	return err
+}
+
+// Audit calls fn with every audit entry, oldest first.
+func (l *Ledger) Audit(fn func(*AuditEntry) error) error {
+	rows, err := l.db.Query(`SELECT id, at, actor, kind, COALESCE(customer_id, 0), license_id, device_id, detail, prev_hash, hash FROM events ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Kind, &e.Customer, &e.License, &e.Device, &e.Detail, &e.prev, &e.Hash); err != nil {
+			return err
+		}
+		e.At = time.Unix(at, 0).UTC()
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// AuditHead is the newest link of the chain: record it elsewhere to detect
+// a rewrite of the whole log.
+type AuditHead struct {
+	Entries int64  `json:"entries"`
+	LastID  int64  `json:"last_id"`
+	Hash    []byte `json:"hash"`
+}
+
+// VerifyAudit walks the whole chain and returns its head, or an *AuditError
+// naming the first row that was edited, deleted, inserted or reordered.
+// Events written before the ledger had an audit log (no hash) may only come
+// first; they are counted in Unsealed.
+func (l *Ledger) VerifyAudit() (head AuditHead, unsealed int64, err error) {
+	prev := genesis
+	var last int64
+	var n int64
+	err = l.Audit(func(e *AuditEntry) error {
+		if e.Hash == nil {
+			if n > 0 {
+				return &AuditError{Row: e.ID, Problem: "has no hash after sealed rows: inserted by hand"}
+			}
+			unsealed++
+			last = e.ID
+			return nil
+		}
+		switch {
+		case !bytes.Equal(e.prev, prev):
+			return &AuditError{Row: e.ID, Problem: "does not follow the row before it: a row was deleted, inserted or reordered"}
+		case !bytes.Equal(entryHash(prev, e), e.Hash):
+			return &AuditError{Row: e.ID, Problem: "its content was edited after it was written"}
+		case e.ID <= last:
+			return &AuditError{Row: e.ID, Problem: "out of order"}
+		}
+		prev, last = e.Hash, e.ID
+		n++
+		return nil
+	})
+	if err != nil {
+		return AuditHead{}, 0, err
+	}
+	var h AuditHead
+	qerr := l.db.QueryRow(`SELECT last_id, hash, count FROM audit_head WHERE id = 1`).Scan(&h.LastID, &h.Hash, &h.Entries)
+	switch {
+	case errors.Is(qerr, sql.ErrNoRows):
+		if n > 0 {
+			return AuditHead{}, 0, &AuditError{Problem: "the head is missing"}
+		}
+		return AuditHead{Hash: genesis}, unsealed, nil
+	case qerr != nil:
+		return AuditHead{}, 0, qerr
+	case h.Entries != n || h.LastID != last || !bytes.Equal(h.Hash, prev):
+		return AuditHead{}, 0, &AuditError{Problem: fmt.Sprintf("the head says %d entries ending at row %d, the log has %d ending at row %d: the newest rows were deleted", h.Entries, h.LastID, n, last)}
+	}
+	return h, unsealed, nil
+}

@@ -1,0 +1,221 @@
+package issuer
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/license"
+)
+
+// Server migrations (SPEC 10.4 rule 11). One active installation per seat:
+// when a license whose seats are all taken, and which does not allow
+// overage, gets another device while the others are still active, that is a
+// server migration. The new device is activated for a grace period (30 days
+// unless the license says otherwise), and its activation token expires when
+// the grace ends, so an offline machine enforces it too. Decommissioning the
+// old machine ends the migration: the new device becomes an ordinary one and
+// its next activation does not expire. If the grace ends with both still
+// active, Sweep flags the license as fraudulent (the customer's contact and
+// the vendor's fraud team are told, and a phone call is recorded as a task);
+// if that is not resolved within the notice period, Sweep disables the
+// license: revoked (abuse) into the next revocation list, refused by the
+// issuer. One migration at a time per license.
+
+// Defaults for a license's migration rules.
+const (
+	DefaultMigrationGrace = 30 * 24 * time.Hour
+	DefaultFraudNotice    = 14 * 24 * time.Hour
+)
+
+// ErrMigrationOver refuses a migrating device once its grace has ended.
+var ErrMigrationOver = errors.New("server migration grace has ended")
+
+const migrationMigration = `ALTER TABLE licenses ADD COLUMN migration_grace INTEGER NOT NULL DEFAULT 2592000;
+	ALTER TABLE licenses ADD COLUMN fraud_notice INTEGER NOT NULL DEFAULT 1209600;
+	ALTER TABLE licenses ADD COLUMN flagged_at INTEGER;
+	ALTER TABLE licenses ADD COLUMN flag_deadline INTEGER;
+	ALTER TABLE licenses ADD COLUMN disabled_at INTEGER;
+	ALTER TABLE devices ADD COLUMN migration_until INTEGER;
+	CREATE INDEX devices_migrating ON devices(migration_until) WHERE migration_until IS NOT NULL;
+	CREATE TABLE tasks (
+		id INTEGER PRIMARY KEY,
+		at INTEGER NOT NULL,
+		license_id BLOB NOT NULL,
+		kind TEXT NOT NULL,
+		assignee TEXT NOT NULL,
+		detail TEXT NOT NULL,
+		done_at INTEGER
+	);`
+
+// durations turns a LicensePolicy's migration settings into the stored
+// seconds: zero means the default, a negative grace means none.
+func (p *LicensePolicy) durations() (grace, notice int64) {
+	g, n := p.MigrationGrace, p.FraudNotice
+	if g == 0 {
+		g = DefaultMigrationGrace
+	}
+	if g < 0 {
+		g = 0
+	}
+	if n <= 0 {
+		n = DefaultFraudNotice
+	}
+	return int64(g / time.Second), int64(n / time.Second)
+}
+
+// migration reads the license's migration in progress, if any.
+func migration(tx *sql.Tx, lic license.ID) (dev activation.DeviceID, until time.Time, ok bool, err error) {
+	var id []byte
+	var u int64
+	err = tx.QueryRow(`SELECT id, migration_until FROM devices WHERE license_id = ? AND migration_until IS NOT NULL AND status <> 'decommissioned'`, lic[:]).Scan(&id, &u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return dev, until, false, nil
+	} else if err != nil {
+		return dev, until, false, err
+	}
+	copy(dev[:], id)
+	return dev, time.Unix(u, 0).UTC(), true, nil
+}
+
+// endMigration is called when a device of lic is decommissioned: if dev is
+// the migrating device, the migration is called off; if it is another one,
+// the migration is complete and the new device is an ordinary one. Either
+// way a fraud flag on the license is resolved.
+func (l *Ledger) endMigration(tx *sql.Tx, custID int64, contact string, lic license.ID, dev activation.DeviceID) error {
+	mdev, _, ok, err := migration(tx, lic)
+	if err != nil || !ok {
+		return err
+	}
+	if _, err := tx.Exec(`UPDATE devices SET migration_until = NULL WHERE id = ?`, mdev[:]); err != nil {
+		return err
+	}
+	var flagged sql.NullInt64
+	if err := tx.QueryRow(`SELECT flagged_at FROM licenses WHERE id = ? AND disabled_at IS NULL`, lic[:]).Scan(&flagged); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if flagged.Valid {
+		if _, err := tx.Exec(`UPDATE licenses SET flagged_at = NULL, flag_deadline = NULL WHERE id = ?`, lic[:]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE tasks SET done_at = ? WHERE license_id = ? AND done_at IS NULL`, l.now().Unix(), lic[:]); err != nil {
+			return err
+		}
+		if err := l.event(tx, "fraud-flag-resolved", custID, lic[:], dev[:], "a machine was decommissioned"); err != nil {
+			return err
+		}
+	}
+	if mdev == dev {
+		return l.event(tx, "migration-cancelled", custID, lic[:], dev[:], "the migrating device was decommissioned")
+	}
+	if err := l.note(tx, custID, lic, "migration-complete", contact, "Server migration complete",
+		fmt.Sprintf("The old machine %s of license %s was decommissioned. The new machine %s now holds the seat for good: request its activation again to receive one that does not expire.", dev, lic, mdev)); err != nil {
+		return err
+	}
+	return l.event(tx, "migration-complete", custID, lic[:], mdev[:], "old device "+dev.String()+" decommissioned")
+}
+
+// SweepAction is one thing Sweep did.
+type SweepAction struct {
+	License license.ID `json:"license"`
+	Action  string     `json:"action"` // "flagged" or "disabled"
+	Detail  string     `json:"detail"`
+}
+
+// Sweep applies the time-based rules as of now: migrations whose grace has
+// ended with both machines active flag their license as fraudulent; flags
+// not resolved within the notice period disable the license. It is meant for
+// a daily scheduler and is idempotent: a second run changes nothing.
+func (l *Ledger) Sweep() ([]SweepAction, error) {
+	var out []SweepAction
+	err := l.tx(func(tx *sql.Tx) error {
+		out = nil
+		now := l.now().Unix()
+		type row struct {
+			lic     license.ID
+			dev     activation.DeviceID
+			custID  int64
+			contact string
+			at      int64
+			notice  int64
+		}
+		scan := func(q string, args ...any) ([]row, error) {
+			rows, err := tx.Query(q, args...)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			var rs []row
+			for rows.Next() {
+				var r row
+				var lic, dev []byte
+				if err := rows.Scan(&lic, &dev, &r.custID, &r.contact, &r.at, &r.notice); err != nil {
+					return nil, err
+				}
+				copy(r.lic[:], lic)
+				copy(r.dev[:], dev)
+				rs = append(rs, r)
+			}
+			return rs, rows.Err()
+		}
+		overdue, err := scan(`SELECT l.id, d.id, c.id, c.contact, d.migration_until, l.fraud_notice FROM devices d
+			JOIN licenses l ON l.id = d.license_id JOIN customers c ON c.id = l.customer_id
+			WHERE d.migration_until IS NOT NULL AND d.migration_until <= ? AND d.status <> 'decommissioned'
+			AND l.flagged_at IS NULL AND l.disabled_at IS NULL ORDER BY l.id`, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range overdue {
+			deadline := now + r.notice
+			dl := time.Unix(deadline, 0).UTC().Format(time.DateOnly)
+			if _, err := tx.Exec(`UPDATE licenses SET flagged_at = ?, flag_deadline = ? WHERE id = ?`, now, deadline, r.lic[:]); err != nil {
+				return err
+			}
+			ended := time.Unix(r.at, 0).UTC().Format(time.DateOnly)
+			if err := l.note(tx, r.custID, r.lic, "migration-overdue", r.contact, "Action needed: two machines use one seat",
+				fmt.Sprintf("The server migration grace of license %s ended on %s and both the old machine and the new machine %s are still active. Decommission the machine you retired by %s; otherwise the license will be disabled.", r.lic, ended, r.dev, dl)); err != nil {
+				return err
+			}
+			if err := l.note(tx, r.custID, r.lic, "fraud-flag", l.FraudContact, "License flagged: migration grace exceeded",
+				fmt.Sprintf("License %s: migration grace ended %s with both machines active (new device %s). The customer has until %s. A follow-up phone call is recorded as a task.", r.lic, ended, r.dev, dl)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO tasks (at, license_id, kind, assignee, detail) VALUES (?, ?, 'phone-call', ?, ?)`,
+				now, r.lic[:], l.FraudContact, fmt.Sprintf("call the customer about license %s: migration grace exceeded, deadline %s", r.lic, dl)); err != nil {
+				return err
+			}
+			if err := l.event(tx, "fraud-flagged", r.custID, r.lic[:], r.dev[:], "migration grace ended "+ended+", deadline "+dl); err != nil {
+				return err
+			}
+			out = append(out, SweepAction{License: r.lic, Action: "flagged", Detail: "migration grace ended " + ended + "; deadline " + dl})
+		}
+		due, err := scan(`SELECT l.id, x'', c.id, c.contact, l.flag_deadline, l.fraud_notice FROM licenses l JOIN customers c ON c.id = l.customer_id
+			WHERE l.flagged_at IS NOT NULL AND l.disabled_at IS NULL AND l.flag_deadline <= ? ORDER BY l.id`, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range due {
+			if _, err := tx.Exec(`UPDATE licenses SET disabled_at = ? WHERE id = ?`, now, r.lic[:]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO revocations (kind, id, reason, at, active) VALUES ('license', ?, ?, ?, 1)
+				ON CONFLICT (kind, id) DO UPDATE SET reason = excluded.reason, at = excluded.at, active = 1`, r.lic[:], int(license.ReasonAbuse), now); err != nil {
+				return err
+			}
+			msg := fmt.Sprintf("License %s was disabled: the migration was not resolved by %s. It is revoked and the next revocation list stops it on every machine.", r.lic, time.Unix(r.at, 0).UTC().Format(time.DateOnly))
+			for _, n := range []struct{ kind, to string }{{"license-disabled", r.contact}, {"license-disabled", l.FraudContact}} {
+				if err := l.note(tx, r.custID, r.lic, n.kind, n.to, "License disabled", msg); err != nil {
+					return err
+				}
+			}
+			if err := l.event(tx, "license-disabled", r.custID, r.lic[:], nil, "fraud flag not resolved"); err != nil {
+				return err
+			}
+			out = append(out, SweepAction{License: r.lic, Action: "disabled", Detail: "flag not resolved by the deadline; revoked (abuse)"})
+		}
+		return nil
+	})
+	return out, err
+}
