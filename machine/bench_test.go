@@ -3,6 +3,8 @@ package machine
 import (
 	"os"
 	"testing"
+
+	"github.com/seatkey/seatkey/internal/swtpm"
 )
 
 // Collection on this machine without a TPM; compare with BenchmarkReadProcBaseline,
@@ -28,7 +30,7 @@ func BenchmarkReadProcBaseline(b *testing.B) {
 
 // Collection with a real (software) TPM on a unix socket.
 func BenchmarkCollectTPM(b *testing.B) {
-	sock, _ := startTPM(b, newTPMState(b))
+	sock, _ := swtpm.Start(b, swtpm.NewState(b))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Collect(Options{TPM: sock}); err != nil {

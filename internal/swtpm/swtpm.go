@@ -6,11 +6,14 @@ package swtpm
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,23 +51,28 @@ func NewState(t testing.TB) string {
 	return dir
 }
 
-// Start runs swtpm over state on a unix socket until stop is called or the
-// test ends. It returns once the TPM answers a connection: swtpm creates the
-// socket file before it listens, so the file existing is not enough.
+// Start runs swtpm on a unix socket over state until stop or the test ends.
+//
+// swtpm creates its socket file before it listens on it, so the file existing
+// does not mean the TPM is ready: Start waits until a connection actually
+// succeeds, for at most startTimeout, and otherwise fails with the last
+// connection error, swtpm's exit status if it died, its stderr and its log.
 func Start(t testing.TB, state string) (sock string, stop func()) {
 	t.Helper()
 	run := t.TempDir()
 	sock = filepath.Join(run, "sock")
+	logFile := filepath.Join(run, "log")
 	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+state,
 		"--server", "type=unixio,path="+sock, "--ctrl", "type=unixio,path="+filepath.Join(run, "ctrl"),
-		"--flags", "not-need-init,startup-clear")
-	var stderr strings.Builder
+		"--flags", "not-need-init,startup-clear", "--log", "file="+logFile+",level=1")
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("swtpm: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stopped := false
 	stop = func() {
 		if !stopped {
@@ -74,25 +82,70 @@ func Start(t testing.TB, state string) (sock string, stop func()) {
 		}
 	}
 	t.Cleanup(stop)
-	var last error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		select {
-		case err := <-exited:
-			stopped = true
-			t.Fatalf("swtpm exited before it answered: %v\n%s", err, stderr.String())
-		default:
+	if err := waitListening(sock, exited, startTimeout); err != nil {
+		stop()
+		if !errors.Is(err, errExited) {
+			err = fmt.Errorf("%w (swtpm still running, killed)", err)
+		} else {
+			err = fmt.Errorf("%w: %v", err, waitErr)
 		}
-		c, err := net.Dial("unix", sock)
+		log, _ := os.ReadFile(logFile)
+		t.Fatalf("swtpm not ready on %s: %v\nstderr:\n%s\nlog:\n%s", sock, err, stderr.String(), log)
+	}
+	return sock, stop
+}
+
+// startTimeout bounds how long Start waits for swtpm to listen.
+const startTimeout = 5 * time.Second
+
+var errExited = errors.New("swtpm exited")
+
+// waitListening dials the unix socket at path until a connection succeeds,
+// with a short backoff, until timeout or until exited is closed. It returns
+// nil once a dial succeeded, and otherwise the last dial error.
+func waitListening(path string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	backoff := 2 * time.Millisecond
+	var last error
+	for {
+		conn, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
-			c.Close()
-			return sock, stop
+			conn.Close()
+			return nil
 		}
 		last = err
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-exited:
+			return fmt.Errorf("%w before listening (last dial: %v)", errExited, last)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no connection within %v: %w", timeout, last)
+		}
+		time.Sleep(backoff)
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
 	}
-	stop()
-	t.Fatalf("swtpm did not answer on %s within 10 s: %v\n%s", sock, last, stderr.String())
-	return "", nil
+}
+
+// lockedBuffer is a strings.Builder safe to write from exec's copying
+// goroutine while a failing test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Open starts a fresh TPM and returns a connection to it, closed when the
