@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/server"
 )
 
 func cmdDemo(e *env, args []string) error {
@@ -18,7 +22,9 @@ func cmdDemo(e *env, args []string) error {
 Runs the whole flow on embedded defaults, with nothing to set up: a vendor key
 (encrypted), a license, inspection, offline verification, a hardware
 fingerprint and its comparison, activation against a seat in the ledger, and
-the refusals a tampered, copied or misused license gets. Each step is the real
+the refusals a tampered, copied or misused license gets, then the licensing
+server on loopback (started and stopped by the demo) with a machine that
+activates itself online and verifies offline. Each step is the real
 CLI command, shown as you would type it, and each must end with the exit
 status (and, for a refusal, the reason) the demo expects: any other outcome
 stops the demo with exit 1. The device is a recorded hardware tree (--root) so
@@ -49,6 +55,10 @@ that every outcome is the same on any machine.`)
 		return err
 	}
 	if err := demoOther.write(other); err != nil {
+		return err
+	}
+	branch := p("branch-office")
+	if err := demoBranch.write(branch); err != nil {
 		return err
 	}
 	hw := func(root string) []string { return []string{"--root", root, "--tpm", "none"} }
@@ -149,6 +159,30 @@ that every outcome is the same on any machine.`)
 	); err != nil {
 		return err
 	}
+	// Online: the same ledger and rules behind 'seatkey serve', on loopback,
+	// started here and stopped again.
+	url, stopServer, err := e.demoServe(p("ledger.db"), p("acme.key"), pass)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n== The vendor's licensing server is now listening on %s (seatkey serve, started by the demo)\n", url)
+	err = run(
+		demoStep{title: "A freshly deployed branch-office machine activates itself online, as Windows does after imaging", stdout: "new-device dev_",
+			args: cat([]string{"online", "activate", "--server", url, "--license", lic, "--pub", pub, "--label", "branch-office", "-o", p("branch.act")}, hw(branch))},
+		demoStep{title: "... and from then on verifies offline, with no network", stdout: "valid",
+			args: cat(verify, []string{"--activation", p("branch.act")}, hw(branch), []string{lic})},
+		demoStep{title: "It checks in now and then, so the vendor sees which installations are in use", stdout: "check",
+			args: cat([]string{"online", "checkin", "--server", url, "--license", lic, "--activation", p("branch.act")}, hw(branch))},
+		demoStep{title: "The vendor's ledger counts the device activated online like the one activated by file", stdout: "branch-office",
+			args: []string{"devices", "--ledger", p("ledger.db")}},
+	)
+	if serr := stopServer(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\n== The licensing server has stopped")
 	fmt.Fprintf(e.stdout, "\ndemo complete: %d steps as expected\n", step)
 	return nil
 }
@@ -206,7 +240,44 @@ var (
 		"product_uuid": "4c4c4544-0058-4b10-8032-b7c04f504c33", "product_serial": "7XK2PL3"}, mac: "b0:7b:25:d4:3e:10"}
 	demoOther = demoMachine{dmi: map[string]string{"board_vendor": "Dell Inc.", "board_name": "0PJ7YJ", "board_serial": ".9QRS456.CN0002.",
 		"product_uuid": "4c4c4544-0051-5210-8053-c4c04f525335", "product_serial": "9QRS456"}, mac: "b0:7b:25:d4:9a:20"}
+	demoBranch = demoMachine{dmi: map[string]string{"board_vendor": "Dell Inc.", "board_name": "0PJ7YJ", "board_serial": ".4LMN789.CN0003.",
+		"product_uuid": "4c4c4544-004c-4d10-804e-b4c04f4c4d4e", "product_serial": "4LMN789"}, mac: "b0:7b:25:d5:11:30"}
 )
+
+// demoServe starts the licensing server over the demo's ledger on a free
+// loopback port, in this process, and returns its URL and how to stop it.
+func (e *env) demoServe(ledgerPath, keyPath, passFile string) (url string, stop func() error, err error) {
+	sk, err := e.loadKey(keyPath, passFile)
+	if err != nil {
+		return "", nil, err
+	}
+	l, err := e.openLedger(ledgerPath)
+	if err != nil {
+		return "", nil, err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(server.Config{Ledger: l, Key: sk, Vendor: "Acme Software", Logger: quiet})
+	if err != nil {
+		l.Close()
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l.Close()
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, ln, srv, "", "", 5*time.Second, quiet) }()
+	return "http://" + ln.Addr().String(), func() error {
+		cancel()
+		err := <-done
+		if cerr := l.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
+}
 
 func (m demoMachine) write(root string) error {
 	files := map[string]string{}
