@@ -69,7 +69,7 @@ func (l *Ledger) persist(tx *sql.Tx, p *pending, dec seatDecision) (*Result, err
 		return nil, err
 	}
 	if dec.TakesSeat && !dec.Failover {
-		n := usageNote{acct: p.acct, lic: p.lic, used: p.acct.seats.Used + 1, overage: dec.Overage, dev: res.Device}
+		n := usageNote{acct: p.acct, lic: p.lic, used: p.acct.seats.Used + 1, overage: dec.Overage, dev: res.Device, label: p.req.Label}
 		if err := l.notifyUsage(tx, n); err != nil {
 			return nil, err
 		}
@@ -111,16 +111,18 @@ func (l *Ledger) revokeLiveActivations(tx *sql.Tx, dev activation.DeviceID) erro
 
 // Decommission frees the device's seat and revokes its activations (as
 // superseded), so that the next revocation list stops the machine. An
-// overage bill stays.
+// overage bill stays. The customer's contact gets a confirmation, recorded
+// as a notification (kind decommission-confirmation) as the licensing terms
+// promise.
 func (l *Ledger) Decommission(dev activation.DeviceID) error {
 	return l.tx(func(tx *sql.Tx) error {
-		var status string
+		var status, label, product string
 		var kind int
 		var custID int64
 		var lic []byte
 		var upgrades sql.NullInt64
-		err := tx.QueryRow(`SELECT d.status, l.kind, l.customer_id, l.id, l.upgrades_until FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?`, dev[:]).
-			Scan(&status, &kind, &custID, &lic, &upgrades)
+		err := tx.QueryRow(`SELECT d.status, d.label, l.kind, l.customer_id, l.id, l.product, l.upgrades_until FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?`, dev[:]).
+			Scan(&status, &label, &kind, &custID, &lic, &product, &upgrades)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s", ErrUnknownDevice, dev)
 		} else if err != nil {
@@ -150,6 +152,20 @@ func (l *Ledger) Decommission(dev activation.DeviceID) error {
 		}
 		var contact string
 		if err := tx.QueryRow(`SELECT contact FROM customers WHERE id = ?`, custID).Scan(&contact); err != nil {
+			return err
+		}
+		used, _, err := usage(tx, id)
+		if err != nil {
+			return err
+		}
+		var seats int
+		if err := tx.QueryRow(`SELECT seats FROM licenses WHERE id = ?`, lic).Scan(&seats); err != nil {
+			return err
+		}
+		if err := l.note(tx, custID, id, "decommission-confirmation", contact, fmt.Sprintf("%s: machine %q decommissioned", product, label),
+			fmt.Sprintf("Machine %q (%s) was decommissioned on license %s at %s. Its seat is free: the license uses %d of %d seats. "+
+				"The machine stops working with the next revocation list; activating it again takes a seat again and counts as a recommission.",
+				label, dev, id, l.now().Format(time.RFC3339), used, seats)); err != nil {
 			return err
 		}
 		return l.endMigration(tx, custID, contact, id, dev)

@@ -120,26 +120,16 @@ func (l *Ledger) LicenseNotifications(f Filter) (map[license.ID][]Notification, 
 	return out, rows.Err()
 }
 
-// RecordNotification records a message about a license that the caller
-// sends itself (the portal's confirmation email): delivered says whether
-// it went out; one that did not stays pending, for 'seatkey notify' to retry.
-func (l *Ledger) RecordNotification(lic license.ID, kind, recipient, subject, body string, delivered bool) error {
-	now := l.now().Unix()
-	var at any
-	if delivered {
-		at = now
-	}
-	_, err := l.db.Exec(`INSERT INTO notifications (at, customer_id, license_id, kind, recipient, subject, body, delivered_at, attempts)
-		SELECT ?, customer_id, id, ?, ?, ?, ?, ?, ? FROM licenses WHERE id = ?`, now, kind, recipient, subject, body, at, boolInt(delivered), lic[:])
+// MarkDelivered marks the license's pending notifications of one kind as
+// delivered now: for a caller that sent them itself, consolidated (the
+// portal mails one confirmation for all the machines a customer
+// decommissioned); if it could not, they stay pending for 'seatkey notify'.
+func (l *Ledger) MarkDelivered(lic license.ID, kind string) error {
+	_, err := l.db.Exec(`UPDATE notifications SET delivered_at = ?, attempts = attempts + 1 WHERE license_id = ? AND kind = ? AND delivered_at IS NULL`,
+		l.now().Unix(), lic[:], kind)
 	return err
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // SuspendedCustomers lists suspended customers by name, with their recommission counts.
 func (l *Ledger) SuspendedCustomers() (names []string, recommissions []int, err error) {

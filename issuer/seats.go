@@ -95,6 +95,7 @@ type usageNote struct {
 	used    int // seats taken, this one included
 	overage bool
 	dev     activation.DeviceID
+	label   string
 }
 
 // notifyUsage records the notification a seat taken calls for, if any: an
@@ -107,8 +108,8 @@ func (l *Ledger) notifyUsage(tx *sql.Tx, n usageNote) error {
 	switch {
 	case n.overage:
 		return note("overage", fmt.Sprintf("%s: device over the seat limit", lic.Product),
-			fmt.Sprintf("License %s (%s, %d seats) now has %d devices. Device %s is an overage device and is billed at %s.",
-				lic.ID, lic.Product, lic.Seats, n.used, n.dev, money(a.priceCents)))
+			fmt.Sprintf("License %s (%s, %d seats) now has %d devices. Device %q (%s) is an overage device and is billed at %s.",
+				lic.ID, lic.Product, lic.Seats, n.used, n.label, n.dev, money(a.priceCents)))
 	case !a.notifiedThreshold && n.used*100 >= l.NotifyAt*lic.Seats && n.used < lic.Seats:
 		if _, err := tx.Exec(`UPDATE licenses SET notified_threshold = 1 WHERE id = ?`, lic.ID[:]); err != nil {
 			return err

@@ -260,16 +260,14 @@ func (p *portal) confirm(customer string, order []license.ID, done map[license.I
 		fmt.Fprintf(&b, "\nTheir seats are free now: the license uses %d of %d seats. The machines stop working with the next revocation list.\n"+
 			"Activating one of them again takes a seat again and counts as a recommission.\n", lic.Used, lic.Seats)
 		subject := fmt.Sprintf("%s decommissioned on your %s license", plural(len(devs), "machine", "machines"), plain(lic.Product))
-		sent := false
+		// The ledger recorded a confirmation per machine; this one mail
+		// stands for them all, or they stay pending for 'seatkey notify'.
 		if p.o.Mailer != nil && lic.Contact != "" {
 			if err := p.o.Mailer.Send(lic.Contact, subject, b.String()); err != nil {
 				p.log.Error("portal: mail confirmation", "err", err)
-			} else {
-				sent = true
+			} else if err := p.l.MarkDelivered(lic.License, "decommission-confirmation"); err != nil {
+				p.log.Error("portal: mark confirmation delivered", "err", err)
 			}
-		}
-		if err := p.l.RecordNotification(lic.License, "reallocation", lic.Contact, subject, b.String(), sent); err != nil {
-			p.log.Error("portal: record confirmation", "err", err)
 		}
 	}
 }
