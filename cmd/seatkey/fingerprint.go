@@ -48,7 +48,7 @@ device a saved fingerprint was taken from, explains each component, and exits
 	}
 	f := p.Digest(*scope)
 	if saved != nil {
-		r := fingerprint.Match(saved, f, &fingerprint.DefaultPolicy)
+		r := fingerprint.Match(saved, f, fingerprint.PolicyFor(saved)) // a VM by its hypervisor identity
 		if *jsonOut {
 			if err := e.printJSON(r); err != nil {
 				return err

@@ -44,3 +44,61 @@ func TestFingerprintCommand(t *testing.T) {
 		t.Fatalf("bad usage: %+v", r)
 	}
 }
+
+// --compare judges a VM by its hypervisor identity (fingerprint.PolicyFor):
+// the AWS fixture resized onto another processor is the same device, which
+// the physical rule would call new.
+func TestFingerprintCompareVM(t *testing.T) {
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "ec2.fp")
+	if r := runCLI(t, nil, "fingerprint", "--root", fixtures+"aws", "--tpm", "none", "-o", saved); r.code != 0 {
+		t.Fatalf("fingerprint: %+v", r)
+	}
+	resized := copyDir(t, fixtures+"aws")
+	cpuinfo := filepath.Join(resized, "proc", "cpuinfo")
+	b, err := os.ReadFile(cpuinfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.ReplaceAll(string(b), "Platinum 8175M CPU @ 2.50GHz", "Platinum 8375C CPU @ 2.90GHz"))
+	if err := os.WriteFile(cpuinfo, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "fingerprint", "--root", resized, "--tpm", "none", "--compare", saved)
+	if r.code != 0 || !strings.Contains(r.stdout, "same device") || !strings.Contains(r.stdout, "cpu") {
+		t.Fatalf("resized EC2 instance: %+v", r)
+	}
+}
+
+// copyDir copies a fixture tree (files and symlinks) into a new directory.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.IsDir():
+			return os.MkdirAll(target, 0o755)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, info.Mode().Perm())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
