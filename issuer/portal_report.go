@@ -130,7 +130,6 @@ func (l *Ledger) MarkDelivered(lic license.ID, kind string) error {
 	return err
 }
 
-
 // SuspendedCustomers lists suspended customers by name, with their recommission counts.
 func (l *Ledger) SuspendedCustomers() (names []string, recommissions []int, err error) {
 	rows, err := l.db.Query(`SELECT name, recommissions FROM customers WHERE suspended = 1 ORDER BY name`)

@@ -100,9 +100,9 @@ func (l *Ledger) Unrevoke(target string) error {
 // valid until now+validity. Sequences are the ledger's own, one counter for
 // every list it ever publishes whatever the key or the vendor name: rotating
 // keys never restarts it. A key the ledger has revoked or retired signs none.
-func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Duration) ([]byte, *license.RevocationList, error) {
+func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Duration) ([]byte, *license.Revocations, error) {
 	var token []byte
-	var list *license.RevocationList
+	var list *license.Revocations
 	err := l.tx(func(tx *sql.Tx) error {
 		if err := checkSigningKey(tx, key.ID(), l.now()); err != nil {
 			return err
@@ -135,7 +135,7 @@ func (l *Ledger) PublishRevocationList(key *Key, vendor string, validity time.Du
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		list, err = license.NewRevocationList(vendor, seq, now, now.Add(validity), entries["license"], entries["activation"], entries["key"])
+		list, err = license.NewRevocations(vendor, seq, now, now.Add(validity), entries["license"], entries["activation"], entries["key"])
 		if err != nil {
 			return err
 		}

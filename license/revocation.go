@@ -96,23 +96,6 @@ type wireRevoke struct {
 	Keys        []byte `cbor:"5,keyasint,omitempty"`
 }
 
-// RevocationList is the old name of Revocations.
-//
-// Deprecated: use Revocations; verifier.RevocationList is the verified list.
-type RevocationList = Revocations
-
-// NewRevocationList is the old name of NewRevocations.
-//
-// Deprecated: use NewRevocations.
-func NewRevocationList(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*Revocations, error) {
-	return NewRevocations(vendor, seq, issued, next, licenses, activations, keys)
-}
-
-// ParseRevocationList is the old name of ParseRevocations.
-//
-// Deprecated: use ParseRevocations; verifier.ParseRevocationList verifies a list token.
-func ParseRevocationList(b []byte) (*Revocations, error) { return ParseRevocations(b) }
-
 // NewRevocations builds a list's content; entries may come in any order.
 func NewRevocations(vendor string, seq uint64, issued, next time.Time, licenses, activations, keys []Entry) (*Revocations, error) {
 	r := &Revocations{Vendor: vendor, Sequence: seq, IssuedAt: issued.UTC().Truncate(time.Second), NextUpdate: next.UTC().Truncate(time.Second)}

@@ -16,17 +16,17 @@ func TestRevocationLookupWholeID(t *testing.T) {
 	a := license.ID{1, 2, 3, 4, 5, 6, 7, 8, 0xa0}
 	b := license.ID{1, 2, 3, 4, 5, 6, 7, 8, 0xb0}
 	c := license.ID{1, 2, 3, 4, 5, 6, 7, 8, 0xc0}
-	rl, err := license.NewRevocationList("v", 1, now, now.Add(time.Hour),
+	rl, err := license.NewRevocations("v", 1, now, now.Add(time.Hour),
 		[]license.Entry{{ID: a[:], At: now, Reason: license.ReasonRefunded}, {ID: c[:], At: now, Reason: license.ReasonLeaked}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := rl.Marshal()
-	parsed, err := license.ParseRevocationList(p)
+	parsed, err := license.ParseRevocations(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []*license.RevocationList{rl, parsed} {
+	for _, l := range []*license.Revocations{rl, parsed} {
 		if e, ok := l.License(a); !ok || e.Reason != license.ReasonRefunded || !bytes.Equal(e.ID, a[:]) {
 			t.Fatalf("a: %v %+v", ok, e)
 		}
@@ -44,7 +44,7 @@ func TestRevocationLookupWholeID(t *testing.T) {
 func listWith(t *testing.T, a, b license.ID) (payload []byte, bAt int) {
 	t.Helper()
 	now := time.Unix(1_780_000_000, 0).UTC()
-	rl, err := license.NewRevocationList("v", 1, now, now.Add(time.Hour),
+	rl, err := license.NewRevocations("v", 1, now, now.Add(time.Hour),
 		[]license.Entry{{ID: a[:], At: now, Reason: license.ReasonRefunded}, {ID: b[:], At: now, Reason: license.ReasonAbuse}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func listWith(t *testing.T, a, b license.ID) (payload []byte, bAt int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := license.ParseRevocationList(p); err != nil {
+	if _, err := license.ParseRevocations(p); err != nil {
 		t.Fatal(err)
 	}
 	i := bytes.Index(p, b[:])
@@ -71,14 +71,14 @@ func TestRevocationListRefusesRepeatsAndUnknownReasons(t *testing.T) {
 	t.Run("repeated ID", func(t *testing.T) {
 		p, i := listWith(t, a, b)
 		p[i+15] = 1 // b becomes a: two entries for one ID
-		if _, err := license.ParseRevocationList(p); !errors.Is(err, license.ErrRevocationList) {
+		if _, err := license.ParseRevocations(p); !errors.Is(err, license.ErrRevocationList) {
 			t.Fatalf("repeated ID: %v", err)
 		}
 	})
 	for _, reason := range []byte{7, 0x80, 0xff} {
 		p, i := listWith(t, a, b)
 		p[i+16+4] = reason
-		if _, err := license.ParseRevocationList(p); !errors.Is(err, license.ErrRevocationList) {
+		if _, err := license.ParseRevocations(p); !errors.Is(err, license.ErrRevocationList) {
 			t.Errorf("reason %d: %v", reason, err)
 		}
 	}
@@ -86,11 +86,11 @@ func TestRevocationListRefusesRepeatsAndUnknownReasons(t *testing.T) {
 	// accepted, and the next (6, retired: keys only) is not: the bound is exact.
 	p, i := listWith(t, a, b)
 	p[i+16+4] = byte(license.ReasonSuperseded)
-	if _, err := license.ParseRevocationList(p); err != nil {
+	if _, err := license.ParseRevocations(p); err != nil {
 		t.Fatalf("reason 5: %v", err)
 	}
 	p[i+16+4] = byte(license.ReasonRetired)
-	if _, err := license.ParseRevocationList(p); !errors.Is(err, license.ErrRevocationList) {
+	if _, err := license.ParseRevocations(p); !errors.Is(err, license.ErrRevocationList) {
 		t.Fatalf("reason 6 on a license: %v", err)
 	}
 }

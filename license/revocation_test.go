@@ -30,16 +30,16 @@ func TestRevocationLookupAgreesWithMap(t *testing.T) {
 		rand.Read(id[:])
 		add(id)
 	}
-	rl, err := license.NewRevocationList("v", 1, now, now.Add(time.Hour), es, nil, nil)
+	rl, err := license.NewRevocations("v", 1, now, now.Add(time.Hour), es, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := rl.Marshal()
-	parsed, err := license.ParseRevocationList(p)
+	parsed, err := license.ParseRevocations(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []*license.RevocationList{rl, parsed} {
+	for _, l := range []*license.Revocations{rl, parsed} {
 		for id, r := range want {
 			e, ok := l.License(id)
 			if !ok || e.Reason != r || !bytes.Equal(e.ID, id[:]) || !e.At.Equal(now) {
@@ -63,30 +63,30 @@ func TestRevocationLookupAgreesWithMap(t *testing.T) {
 func TestRevocationListStrict(t *testing.T) {
 	now := time.Unix(1_780_000_000, 0).UTC()
 	id := license.NewID()
-	if _, err := license.NewRevocationList("v", 0, now, now.Add(time.Hour), nil, nil, nil); !errors.Is(err, license.ErrRevocationList) {
+	if _, err := license.NewRevocations("v", 0, now, now.Add(time.Hour), nil, nil, nil); !errors.Is(err, license.ErrRevocationList) {
 		t.Fatalf("sequence 0: %v", err)
 	}
-	if _, err := license.NewRevocationList("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:]}, {ID: id[:]}}, nil, nil); !errors.Is(err, license.ErrRevocationList) {
+	if _, err := license.NewRevocations("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:]}, {ID: id[:]}}, nil, nil); !errors.Is(err, license.ErrRevocationList) {
 		t.Fatalf("duplicate: %v", err)
 	}
-	if _, err := license.NewRevocationList("v", 1, now, now, nil, nil, nil); !errors.Is(err, license.ErrRevocationList) {
+	if _, err := license.NewRevocations("v", 1, now, now, nil, nil, nil); !errors.Is(err, license.ErrRevocationList) {
 		t.Fatalf("next update not after issue: %v", err)
 	}
-	rl, _ := license.NewRevocationList("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now}}, nil, nil)
+	rl, _ := license.NewRevocations("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now}}, nil, nil)
 	p, _ := rl.Marshal()
-	if _, err := license.ParseRevocationList(append(p, 0)); !errors.Is(err, license.ErrTrailing) {
+	if _, err := license.ParseRevocations(append(p, 0)); !errors.Is(err, license.ErrTrailing) {
 		t.Fatalf("trailing: %v", err)
 	}
 	// Entries out of order inside the byte string (swap two) are refused.
 	id2 := id
 	id2[0] ^= 0x80
-	rl2, _ := license.NewRevocationList("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now}, {ID: id2[:], At: now}}, nil, nil)
+	rl2, _ := license.NewRevocations("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now}, {ID: id2[:], At: now}}, nil, nil)
 	p2, _ := rl2.Marshal()
 	i := bytes.Index(p2, id[:])
 	j := bytes.Index(p2, id2[:])
 	copy(p2[i:], id2[:])
 	copy(p2[j:], id[:])
-	if _, err := license.ParseRevocationList(p2); !errors.Is(err, license.ErrRevocationList) {
+	if _, err := license.ParseRevocations(p2); !errors.Is(err, license.ErrRevocationList) {
 		t.Fatalf("unsorted entries: %v", err)
 	}
 }

@@ -68,7 +68,7 @@ type suspended struct {
 }
 
 type published struct {
-	List                        *license.RevocationList
+	List                        *license.Revocations
 	Licenses, Activations, Keys int
 	Armor                       string
 }

@@ -273,7 +273,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var tok []byte
-	var list *license.RevocationList
+	var list *license.Revocations
 	err := s.write(r.Context(), func() (err error) {
 		tok, list, err = s.ledger.PublishRevocationList(s.cfg.Key, s.cfg.Vendor, validity)
 		return err

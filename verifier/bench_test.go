@@ -78,7 +78,7 @@ func millionList(b *testing.B) ([]byte, *verifier.Keyring, []license.ID) {
 		lics[i] = license.Entry{ID: ids[i][:], At: now, Reason: license.ReasonRefunded}
 	}
 	acts := lics[:1000]
-	rl, err := license.NewRevocationList("Acme Software", 1, now, now.Add(7*24*time.Hour), lics, acts, nil)
+	rl, err := license.NewRevocations("Acme Software", 1, now, now.Add(7*24*time.Hour), lics, acts, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

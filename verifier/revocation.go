@@ -41,7 +41,7 @@ func (e *RevokedError) Unwrap() error { return ErrRevoked }
 
 // RevocationList is a verified revocation list.
 type RevocationList struct {
-	*license.RevocationList
+	*license.Revocations
 	KeyID       license.KeyID // the key that signed it
 	compromised []license.KeyID
 }
@@ -61,11 +61,11 @@ func ParseRevocationList(token []byte, keys *Keyring) (*RevocationList, error) {
 	if err != nil {
 		return nil, fmt.Errorf("revocation list: %w", err)
 	}
-	l, err := license.ParseRevocationList(m.Payload)
+	l, err := license.ParseRevocations(m.Payload)
 	if err != nil {
 		return nil, err
 	}
-	rl := &RevocationList{RevocationList: l, KeyID: kid}
+	rl := &RevocationList{Revocations: l, KeyID: kid}
 	if rl.compromised, err = compromisedKeys(m.Payload, l); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func ParseRevocationList(token []byte, keys *Keyring) (*RevocationList, error) {
 // compromisedKeys walks a list payload that license.ParseRevocationList has
 // accepted to the key entries (field 5) and returns those revoked for
 // compromise. It copies nothing but the matching key IDs.
-func compromisedKeys(payload []byte, l *license.RevocationList) ([]license.KeyID, error) {
+func compromisedKeys(payload []byte, l *license.Revocations) ([]license.KeyID, error) {
 	if _, _, n := l.Len(); n == 0 {
 		return nil, nil
 	}

@@ -15,7 +15,7 @@ import (
 // signList builds and signs a revocation list directly (the ledger's way is tested in issuer).
 func signList(t testing.TB, k *issuer.Key, seq uint64, issued, next time.Time, lics, acts, keys []license.Entry) []byte {
 	t.Helper()
-	rl, err := license.NewRevocationList("Acme Software", seq, issued, next, lics, acts, keys)
+	rl, err := license.NewRevocations("Acme Software", seq, issued, next, lics, acts, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,19 +152,19 @@ func FuzzParseRevocationList(f *testing.F) {
 	keys := verifier.NewKeyring(k.Public())
 	id := typicalClaims().ID
 	f.Add(signList(f, k, 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now, Reason: 2}}, nil, nil))
-	rl, _ := license.NewRevocationList("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now}}, nil, nil)
+	rl, _ := license.NewRevocations("v", 1, now, now.Add(time.Hour), []license.Entry{{ID: id[:], At: now}}, nil, nil)
 	p, _ := rl.Marshal()
 	f.Add(p)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The payload decoder directly (no signature to get past) ...
-		l, perr := license.ParseRevocationList(b)
+		l, perr := license.ParseRevocations(b)
 		if perr == nil {
 			again, err := l.Marshal()
 			if err != nil || !bytes.Equal(again, b) {
 				t.Fatalf("accepted list does not re-encode identically: %v", err)
 			}
 			// Rebuilt from its parts, the list is the same bytes.
-			rebuilt, err := license.NewRevocationList(l.Vendor, l.Sequence, l.IssuedAt, l.NextUpdate, nil, nil, nil)
+			rebuilt, err := license.NewRevocations(l.Vendor, l.Sequence, l.IssuedAt, l.NextUpdate, nil, nil, nil)
 			if err != nil || rebuilt.Sequence != l.Sequence || !rebuilt.NextUpdate.After(rebuilt.IssuedAt) {
 				t.Fatalf("accepted list with fields NewRevocationList refuses: %v", err)
 			}

@@ -50,7 +50,7 @@ func generateRevocationVectors(t *testing.T) revVectors {
 		}
 		return tok
 	}
-	rl, _ := license.NewRevocationList("Acme Software", 7, issued, next, lics, acts, keys)
+	rl, _ := license.NewRevocations("Acme Software", 7, issued, next, lics, acts, keys)
 	p, _ := rl.Marshal()
 	var vs revVectors
 	vs.Comment = "seatkey revocation list vectors (SPEC.md section 11): verify with the license vectors' public key at their 'now'."

@@ -94,7 +94,7 @@ func TestOneSequencePerKeyring(t *testing.T) {
 	if _, err := verifier.Verify(tok, o); err != nil {
 		t.Fatal(err)
 	}
-	rl, _ := license.NewRevocationList("acme", 3, now.Add(-time.Hour), now.Add(time.Hour), nil, nil, nil)
+	rl, _ := license.NewRevocations("acme", 3, now.Add(-time.Hour), now.Add(time.Hour), nil, nil, nil)
 	p, _ := rl.Marshal()
 	other, _ := k2.Sign(license.TypeRevocation, p)
 	if o.Revocations, _ = verifier.ParseRevocationList(other, keys); o.Revocations == nil {

@@ -154,7 +154,7 @@ machines that see a list only with an update should not find it stale.`)
 		return err
 	}
 	var tok []byte
-	var list *license.RevocationList
+	var list *license.Revocations
 	if err := e.withLedger(*ledgerPath, func(l *issuer.Ledger) (err error) {
 		tok, list, err = l.PublishRevocationList(sk, *vendor, validity)
 		return err

@@ -75,7 +75,7 @@ func (v *vendorSide) publish(seq uint64, revoked bool) {
 	if revoked {
 		lics = []license.Entry{{ID: v.id[:], At: now, Reason: license.ReasonRefunded}}
 	}
-	rl, err := license.NewRevocationList(vendor, seq, now, now.Add(30*24*time.Hour), lics, nil, nil)
+	rl, err := license.NewRevocations(vendor, seq, now, now.Add(30*24*time.Hour), lics, nil, nil)
 	if err != nil {
 		v.t.Fatal(err)
 	}

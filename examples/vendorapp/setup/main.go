@@ -96,7 +96,7 @@ func setup(keysDir, dir string, hw machine.Options) error {
 	if err != nil {
 		return err
 	}
-	rl, err := license.NewRevocationList(vendor, 1, now, now.AddDate(1, 0, 0), nil, nil, nil)
+	rl, err := license.NewRevocations(vendor, 1, now, now.AddDate(1, 0, 0), nil, nil, nil)
 	if err != nil {
 		return err
 	}
