@@ -55,6 +55,7 @@ type opsView struct {
 	All         []issuer.PortalLicense
 	Suspended   []suspended
 	Flags       []issuer.Flag
+	Migrations  []issuer.Summary // licenses in migration grace, flagged or disabled (SPEC 10.4 rule 11)
 	Revocations []issuer.Revocation
 	Lists       []issuer.PublishedList
 	CanPublish  bool
@@ -114,6 +115,16 @@ func (p *portal) dashboard(w http.ResponseWriter, r *http.Request, s *session, s
 	if v.Flags, err = p.l.Flags(50); err != nil {
 		p.internal(w, r, err)
 		return
+	}
+	sums, err := p.l.Summaries(issuer.Filter{})
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	for _, s := range sums {
+		if !s.MigrationUntil.IsZero() || !s.FlaggedAt.IsZero() || !s.DisabledAt.IsZero() {
+			v.Migrations = append(v.Migrations, s)
+		}
 	}
 	if v.Revocations, err = p.l.ActiveRevocations(); err != nil {
 		p.internal(w, r, err)
