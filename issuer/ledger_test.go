@@ -13,6 +13,7 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/testhw"
 	"github.com/seatkey/seatkey/license"
 	"github.com/seatkey/seatkey/machine"
 	"github.com/seatkey/seatkey/verifier"
@@ -60,21 +61,6 @@ func mintFor(t testing.TB, k *Key, customer string, seats int, kind license.Kind
 	return tok
 }
 
-// syntheticMachine is a distinct machine n with full identity.
-func syntheticMachine(n int) *fingerprint.Profile {
-	p := &fingerprint.Profile{}
-	p.Set(fingerprint.CPU, "GenuineIntel|Xeon Gold 6338")
-	p.Set(fingerprint.BoardModel, "Dell Inc.|0PJ7YJ")
-	p.Set(fingerprint.BoardSerial, fmt.Sprintf("BRD%07d", n))
-	p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", n))
-	p.Set(fingerprint.SystemSerial, fmt.Sprintf("SVC%05d", n))
-	p.Set(fingerprint.Memory, "64 GiB")
-	p.Set(fingerprint.Disks, fmt.Sprintf("wwn:0x5002%012x", 2*n), fmt.Sprintf("wwn:0x5002%012x", 2*n+1))
-	p.Set(fingerprint.NICs, fmt.Sprintf("b0:7b:25:%02x:%02x:%02x", n>>16&255, n>>8&255, n&255), fmt.Sprintf("b0:7c:25:%02x:%02x:%02x", n>>16&255, n>>8&255, n&255))
-	p.Set(fingerprint.Hostname, fmt.Sprintf("host-%d", n))
-	return p
-}
-
 func requestFor(t testing.TB, tok []byte, p *fingerprint.Profile, label string, failover bool) []byte {
 	t.Helper()
 	r, err := activation.NewRequest(tok, p.Digest(product), label, failover)
@@ -96,36 +82,6 @@ func seatsUsed(t testing.TB, l *Ledger, tok []byte) int {
 		t.Fatalf("summary: %v %v", s, err)
 	}
 	return s[0].Used
-}
-
-// copyTree copies a fixture tree so a test can change files in it.
-func copyTree(t testing.TB, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case info.Mode()&os.ModeSymlink != 0:
-			link, _ := os.Readlink(p)
-			return os.Symlink(link, target)
-		case info.IsDir():
-			return os.MkdirAll(target, 0o755)
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, b, info.Mode().Perm())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 func treeProfile(t testing.TB, root string) *fingerprint.Profile {
@@ -487,3 +443,9 @@ func TestSchemaVersionGuard(t *testing.T) {
 		t.Fatalf("newer schema: %v", err)
 	}
 }
+
+// syntheticMachine is a distinct machine n with full identity.
+func syntheticMachine(n int) *fingerprint.Profile { return testhw.Machine(n) }
+
+// copyTree copies a fixture tree so a test can change files in it.
+func copyTree(t testing.TB, src string) string { return testhw.CopyTree(t, src) }

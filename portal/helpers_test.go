@@ -15,6 +15,7 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/testhw"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
@@ -134,20 +135,6 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
-func machineProfile(n int) *fingerprint.Profile {
-	p := &fingerprint.Profile{}
-	p.Set(fingerprint.CPU, "GenuineIntel|Xeon Gold 6338")
-	p.Set(fingerprint.BoardModel, "Dell Inc.|0PJ7YJ")
-	p.Set(fingerprint.BoardSerial, fmt.Sprintf("BRD%07d", n))
-	p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", n))
-	p.Set(fingerprint.SystemSerial, fmt.Sprintf("SVC%05d", n))
-	p.Set(fingerprint.Memory, "64 GiB")
-	p.Set(fingerprint.Disks, fmt.Sprintf("wwn:0x5002%012x", 2*n), fmt.Sprintf("wwn:0x5002%012x", 2*n+1))
-	p.Set(fingerprint.NICs, fmt.Sprintf("b0:7b:25:00:%02x:%02x", n>>8&255, n&255))
-	p.Set(fingerprint.Hostname, fmt.Sprintf("host-%d", n))
-	return p
-}
-
 // mail is one message the test SMTP server received.
 type mail struct {
 	From, To string
@@ -260,3 +247,5 @@ func linkIn(t testing.TB, m mail) string {
 	t.Fatalf("no sign-in link in:\n%s", m.Data)
 	return ""
 }
+
+func machineProfile(n int) *fingerprint.Profile { return testhw.Machine(n) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/testhw"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
@@ -95,21 +96,6 @@ func (f *fixture) mint(customer string, seats int, kind license.Kind, failover i
 		f.t.Fatal(err)
 	}
 	return tok
-}
-
-// machine is a distinct synthetic machine n with full identity.
-func machine(n int) *fingerprint.Profile {
-	p := &fingerprint.Profile{}
-	p.Set(fingerprint.CPU, "GenuineIntel|Xeon Gold 6338")
-	p.Set(fingerprint.BoardModel, "Dell Inc.|0PJ7YJ")
-	p.Set(fingerprint.BoardSerial, fmt.Sprintf("BRD%07d", n))
-	p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", n))
-	p.Set(fingerprint.SystemSerial, fmt.Sprintf("SVC%05d", n))
-	p.Set(fingerprint.Memory, "64 GiB")
-	p.Set(fingerprint.Disks, fmt.Sprintf("wwn:0x5002%012x", 2*n), fmt.Sprintf("wwn:0x5002%012x", 2*n+1))
-	p.Set(fingerprint.NICs, fmt.Sprintf("b0:7b:25:%02x:%02x:%02x", n>>16&255, n>>8&255, n&255), fmt.Sprintf("b0:7c:25:%02x:%02x:%02x", n>>16&255, n>>8&255, n&255))
-	p.Set(fingerprint.Hostname, fmt.Sprintf("host-%d", n))
-	return p
 }
 
 func fpOf(n int) *fingerprint.Fingerprint { return machine(n).Digest(product) }
@@ -252,3 +238,6 @@ func sameCounts(t testing.TB, before, after map[string]int) {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// machine is a distinct synthetic machine n with full identity.
+func machine(n int) *fingerprint.Profile { return testhw.Machine(n) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seatkey/seatkey/internal/testhw"
 	"github.com/seatkey/seatkey/issuer"
 )
 
@@ -50,36 +51,6 @@ func nicTree(t *testing.T, macs ...string) string {
 		links["sys/class/net/"+name] = "../../devices/pci0000:00/" + pci + "/net/" + name
 	}
 	return writeTree(t, files, links)
-}
-
-// copyFixture copies a fixture tree so that the attack can edit it.
-func copyFixture(t *testing.T, name string) string {
-	t.Helper()
-	src, dst := fixtures+name, t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case info.Mode()&os.ModeSymlink != 0:
-			link, _ := os.Readlink(p)
-			return os.Symlink(link, target)
-		case info.IsDir():
-			return os.MkdirAll(target, 0o755)
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, b, 0o644)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 type attackBench struct {
@@ -326,3 +297,6 @@ func TestAttackCLIIdentityConflict(t *testing.T) {
 		t.Fatalf("no identity-conflict notification: %+v", notes)
 	}
 }
+
+// copyFixture copies a fixture tree so that the attack can edit it.
+func copyFixture(t *testing.T, name string) string { return testhw.CopyTree(t, fixtures+name) }

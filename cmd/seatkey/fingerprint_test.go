@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seatkey/seatkey/internal/testhw"
 )
 
 const fixtures = "../../machine/testdata/hw/"
@@ -54,7 +56,7 @@ func TestFingerprintCompareVM(t *testing.T) {
 	if r := runCLI(t, nil, "fingerprint", "--root", fixtures+"aws", "--tpm", "none", "-o", saved); r.code != 0 {
 		t.Fatalf("fingerprint: %+v", r)
 	}
-	resized := copyDir(t, fixtures+"aws")
+	resized := testhw.CopyTree(t, fixtures+"aws")
 	cpuinfo := filepath.Join(resized, "proc", "cpuinfo")
 	b, err := os.ReadFile(cpuinfo)
 	if err != nil {
@@ -68,37 +70,4 @@ func TestFingerprintCompareVM(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "same device") || !strings.Contains(r.stdout, "cpu") {
 		t.Fatalf("resized EC2 instance: %+v", r)
 	}
-}
-
-// copyDir copies a fixture tree (files and symlinks) into a new directory.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case info.Mode()&os.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		case info.IsDir():
-			return os.MkdirAll(target, 0o755)
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, b, info.Mode().Perm())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
