@@ -75,11 +75,7 @@ func (l *Ledger) AddRelease(product string, v license.Version, released time.Tim
 // Releases lists a product's releases, oldest version first, each marked
 // legacy as of now.
 func (l *Ledger) Releases(product string) ([]Release, error) {
-	var rs []Release
-	err := l.tx(func(tx *sql.Tx) (err error) {
-		rs, err = releases(tx, product)
-		return err
-	})
+	rs, err := releases(l.db, product)
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +86,13 @@ func (l *Ledger) Releases(product string) ([]Release, error) {
 	return rs, nil
 }
 
-func releases(tx *sql.Tx, product string) ([]Release, error) {
-	rows, err := tx.Query(`SELECT version, released_at FROM releases WHERE product = ?`, product)
+// querier is a transaction or the database: reads need no write lock.
+type querier interface {
+	Query(query string, args ...any) (*sql.Rows, error)
+}
+
+func releases(q querier, product string) ([]Release, error) {
+	rows, err := q.Query(`SELECT version, released_at FROM releases WHERE product = ?`, product)
 	if err != nil {
 		return nil, err
 	}

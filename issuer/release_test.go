@@ -101,3 +101,31 @@ func TestEntitlement(t *testing.T) {
 		}
 	}
 }
+
+// The report shows, for each license, the newest release it may run and
+// whether that major is legacy (SPEC 12.1).
+func TestReportShowsNewestRelease(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	for _, r := range []struct{ v, d string }{{"4.2.1", "2025-09-01"}, {"5.0.0", "2026-03-01"}, {"6.0.0", "2026-04-01"}} {
+		if err := l.AddRelease(product, mustVersion(t, r.v), day(r.d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := license.Claims{ID: license.NewID(), Vendor: "Acme", Customer: "Globex", Product: product, Edition: "pro", Seats: 1,
+		Kind: license.Perpetual, Major: 4, UpgradesUntil: day("2025-12-31"), IssuedAt: ledgerNow.AddDate(-1, 0, 0)}
+	tok, err := k.Mint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RecordLicense(k, tok, LicensePolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.Summaries(Filter{})
+	if err != nil || len(s) != 1 {
+		t.Fatal(s, err)
+	}
+	if s[0].NewestRelease != "4.2.1" || !s[0].NewestIsLegacy {
+		t.Fatalf("newest %q legacy %v, want 4.2.1, legacy (5.x and 6.x are out)", s[0].NewestRelease, s[0].NewestIsLegacy)
+	}
+}

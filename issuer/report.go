@@ -48,6 +48,11 @@ type Summary struct {
 	FlaggedAt      time.Time `json:"flagged_at,omitzero"`
 	FlagDeadline   time.Time `json:"flag_deadline,omitzero"`
 	DisabledAt     time.Time `json:"disabled_at,omitzero"`
+	// NewestRelease is the newest release in the catalog the license may
+	// run (SPEC 12.1), and NewestIsLegacy whether its major is legacy now;
+	// empty when the product has no release recorded or none is covered.
+	NewestRelease  string `json:"newest_release,omitempty"`
+	NewestIsLegacy bool   `json:"newest_release_legacy,omitempty"`
 }
 
 func (f Filter) where() (string, []any) {
@@ -111,7 +116,49 @@ func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 		copy(s.License[:], lic)
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, l.newestReleases(out)
+}
+
+// newestReleases fills each summary's newest covered release from the
+// catalog, reading each product's releases once.
+func (l *Ledger) newestReleases(sums []Summary) error {
+	catalog := map[string][]Release{}
+	for i := range sums {
+		s := &sums[i]
+		rs, seen := catalog[s.Product]
+		if !seen {
+			var err error
+			if rs, err = l.Releases(s.Product); err != nil {
+				return err
+			}
+			catalog[s.Product] = rs
+		}
+		if len(rs) == 0 {
+			continue
+		}
+		tok, err := l.LicenseToken(s.License)
+		if err != nil {
+			return err
+		}
+		t, err := license.Inspect(tok)
+		if err != nil {
+			return err
+		}
+		var newest *Release
+		for j := range rs {
+			if Entitled(&t.Claims, &rs[j]) && (newest == nil || rs[j].Version.Compare(newest.Version) > 0) {
+				newest = &rs[j]
+			}
+		}
+		if newest != nil {
+			s.NewestRelease, s.NewestIsLegacy = newest.Version.String(), newest.Legacy
+		}
+	}
+	return nil
 }
 
 // DeviceHeader is the CSV header of the device rows.
