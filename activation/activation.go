@@ -73,15 +73,19 @@ type Request struct {
 	Nonce       [16]byte
 	Created     time.Time
 	Failover    bool // asks for one of the license's failover installations
+	// Attestation binds the request to the machine's TPM (SPEC.md section
+	// 13); nil: no TPM proof of possession.
+	Attestation *Attestation
 }
 
 type wireRequest struct {
-	License     []byte          `cbor:"1,keyasint"`
-	Fingerprint cbor.RawMessage `cbor:"2,keyasint"`
-	Label       string          `cbor:"3,keyasint"`
-	Nonce       []byte          `cbor:"4,keyasint"`
-	Created     uint64          `cbor:"5,keyasint"`
-	Failover    bool            `cbor:"6,keyasint,omitempty"`
+	License     []byte           `cbor:"1,keyasint"`
+	Fingerprint cbor.RawMessage  `cbor:"2,keyasint"`
+	Label       string           `cbor:"3,keyasint"`
+	Nonce       []byte           `cbor:"4,keyasint"`
+	Created     uint64           `cbor:"5,keyasint"`
+	Failover    bool             `cbor:"6,keyasint,omitempty"`
+	Attestation *wireAttestation `cbor:"7,keyasint,omitempty"`
 }
 
 // NewRequest builds a request for this machine with a fresh nonce.
@@ -114,7 +118,11 @@ func (r *Request) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cborx.Marshal(wireRequest{License: r.License, Fingerprint: fp, Label: r.Label, Nonce: r.Nonce[:], Created: uint64(r.Created.Unix()), Failover: r.Failover})
+	att, err := r.Attestation.wire()
+	if err != nil {
+		return nil, err
+	}
+	return cborx.Marshal(wireRequest{License: r.License, Fingerprint: fp, Label: r.Label, Nonce: r.Nonce[:], Created: uint64(r.Created.Unix()), Failover: r.Failover, Attestation: att})
 }
 
 // Armor returns the armored request file.
@@ -160,6 +168,12 @@ func ParseRequest(b []byte) (*Request, error) {
 	}
 	r := &Request{License: w.License, Fingerprint: fp, Label: w.Label, Created: time.Unix(int64(w.Created), 0).UTC(), Failover: w.Failover}
 	copy(r.Nonce[:], w.Nonce)
+	if a := w.Attestation; a != nil {
+		r.Attestation = &Attestation{AK: a.AK, EK: a.EK, EKCert: a.EKCert, Handle: a.Handle}
+		if err := r.Attestation.check(); err != nil {
+			return nil, err
+		}
+	}
 	return r, r.validate()
 }
 
@@ -177,6 +191,9 @@ type Claims struct {
 	// MaxListAgeDays, when not zero, makes the verifier refuse this
 	// activation without a revocation list issued at most that many days ago.
 	MaxListAgeDays uint
+	// Credential, when not nil, binds the activation to one TPM: the
+	// verifier has that TPM open it and sign a fresh nonce (SPEC.md 13).
+	Credential *Credential
 }
 
 // MaxListAgeDays bounds Claims.MaxListAgeDays (ten years).
@@ -197,6 +214,7 @@ type wireSeatkey struct {
 	Overage     bool            `cbor:"5,keyasint,omitempty"`
 	Failover    bool            `cbor:"6,keyasint,omitempty"`
 	MaxListAge  uint64          `cbor:"7,keyasint,omitempty"`
+	Credential  *wireCredential `cbor:"8,keyasint,omitempty"`
 }
 
 // Marshal returns the payload of an activation token. A policy equal to the
@@ -224,13 +242,20 @@ func (c Claims) Marshal() ([]byte, error) {
 			return nil, err
 		}
 	}
+	if cr := c.Credential; cr != nil {
+		if err := cr.check(); err != nil {
+			return nil, fmt.Errorf("%w: %v", license.ErrInvalidClaims, err)
+		}
+		w.SK.Credential = &wireCredential{Blob: cr.Blob, Secret: cr.Secret, Commitment: cr.Commitment[:], AK: cr.AKPoint, Handle: cr.Handle}
+	}
 	return cborx.Marshal(w)
 }
 
 // claimKeys are the keys activation-claims defines (SPEC.md section 10.2).
 var claimKeys = &cborx.Keys{
 	Defined: []int64{4, 6, 7, license.ClaimSeatkey},
-	Nested:  map[int64]*cborx.Keys{license.ClaimSeatkey: {Defined: []int64{1, 2, 3, 4, 5, 6, 7}}},
+	Nested: map[int64]*cborx.Keys{license.ClaimSeatkey: {Defined: []int64{1, 2, 3, 4, 5, 6, 7, 8},
+		Nested: map[int64]*cborx.Keys{8: {Defined: []int64{1, 2, 3, 4, 5}}}}},
 }
 
 // ParseClaims strictly decodes an activation token's payload, checking in
@@ -274,6 +299,16 @@ func ParseClaims(b []byte) (*Claims, error) {
 	copy(c.ID[:], w.Cti)
 	copy(c.License[:], w.SK.License)
 	copy(c.Device[:], w.SK.Device)
+	if cr := w.SK.Credential; cr != nil {
+		if len(cr.Commitment) != 32 {
+			return nil, fmt.Errorf("%w: credential commitment must be 32 bytes", license.ErrInvalidClaims)
+		}
+		c.Credential = &Credential{Blob: cr.Blob, Secret: cr.Secret, AKPoint: cr.AK, Handle: cr.Handle}
+		copy(c.Credential.Commitment[:], cr.Commitment)
+		if err := c.Credential.check(); err != nil {
+			return nil, fmt.Errorf("%w: %v", license.ErrInvalidClaims, err)
+		}
+	}
 	if w.SK.Policy != nil {
 		if c.Policy, err = fingerprint.ParsePolicy(w.SK.Policy); err != nil {
 			return nil, fmt.Errorf("activation claims: %w", err)

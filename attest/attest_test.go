@@ -11,10 +11,11 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 
+	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/internal/swtpm"
 )
 
-var actID = [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+var actID = activation.ID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 
 // enrol runs what request, activation and verification do, on one TPM.
 func enrol(t *testing.T, d *Device) (*Key, *Credential, []byte) {
@@ -35,7 +36,7 @@ func enrol(t *testing.T, d *Device) (*Key, *Credential, []byte) {
 }
 
 func prove(d *Device, k *Key, cred *Credential, point []byte) error {
-	secret, err := d.OpenCredential(k.Handle, k.Public, cred.Blob, cred.Secret)
+	secret, err := d.OpenCredential(k.Handle, point, cred.Blob, cred.Secret)
 	if err != nil {
 		return err
 	}
@@ -44,11 +45,11 @@ func prove(d *Device, k *Key, cred *Credential, point []byte) error {
 	}
 	nonce := make([]byte, 32)
 	rand.Read(nonce)
-	sig, err := d.Sign(k.Handle, ProofMessage(actID, nonce))
+	sig, err := d.Sign(k.Handle, activation.ProofMessage(actID, nonce))
 	if err != nil {
 		return err
 	}
-	if !VerifySignature(point, ProofMessage(actID, nonce), sig) {
+	if !activation.VerifyAKSignature(point, activation.ProofMessage(actID, nonce), sig) {
 		return errors.New("signature does not verify")
 	}
 	return nil
@@ -99,7 +100,7 @@ func TestProofOnAnotherTPM(t *testing.T) {
 		t.Fatalf("another key at the handle on B: %v", err)
 	}
 	// B presents its own key for A's credential: its TPM cannot open it.
-	if _, err := db.OpenCredential(kb.Handle, kb.Public, cred.Blob, cred.Secret); !errors.Is(err, ErrCredential) {
+	if _, err := db.OpenCredential(kb.Handle, pointOf(t, kb), cred.Blob, cred.Secret); !errors.Is(err, ErrCredential) {
 		t.Fatalf("B opening A's credential: %v", err)
 	}
 	// A credential made for B's key to A's EK: B cannot open it either.
@@ -108,7 +109,7 @@ func TestProofOnAnotherTPM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.OpenCredential(kb.Handle, kb.Public, crossed.Blob, crossed.Secret); !errors.Is(err, ErrCredential) {
+	if _, err := db.OpenCredential(kb.Handle, pointOf(t, kb), crossed.Blob, crossed.Secret); !errors.Is(err, ErrCredential) {
 		t.Fatalf("B opening a credential sealed to A's EK: %v", err)
 	}
 }
@@ -137,17 +138,17 @@ func TestReturn(t *testing.T) {
 	d := NewDevice(tpm)
 	k, cred, point := enrol(t, d)
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	sig, err := d.Sign(k.Handle, ReturnMessage(actID, at))
+	sig, err := d.Sign(k.Handle, activation.ReturnMessage(actID, at))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Delete(k.Handle); err != nil {
 		t.Fatal(err)
 	}
-	if !VerifySignature(point, ReturnMessage(actID, at), sig) {
+	if !activation.VerifyAKSignature(point, activation.ReturnMessage(actID, at), sig) {
 		t.Fatal("return statement does not verify")
 	}
-	if VerifySignature(point, ReturnMessage(actID, at.Add(time.Second)), sig) {
+	if activation.VerifyAKSignature(point, activation.ReturnMessage(actID, at.Add(time.Second)), sig) {
 		t.Fatal("return statement verifies for another time")
 	}
 	if err := prove(d, k, cred, point); !errors.Is(err, ErrNoKey) {
@@ -215,4 +216,13 @@ func fromHex(s string) []byte {
 		panic(err)
 	}
 	return b
+}
+
+func pointOf(t *testing.T, k *Key) []byte {
+	t.Helper()
+	_, p, err := CheckAK(k.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

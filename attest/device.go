@@ -36,6 +36,8 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/seatkey/seatkey/activation"
 )
 
 // Errors a device-side operation can give. They wrap the TPM's own error.
@@ -222,14 +224,29 @@ func (d *Device) ak(handle uint32) (*tpm2.NamedHandle, *tpm2.TPMTPublic, error) 
 	return &tpm2.NamedHandle{Handle: tpm2.TPMHandle(handle), Name: rp.Name}, pub, nil
 }
 
+// Prove is the verifier's question to this TPM (verifier.Prover): open the
+// activation's credential and sign msg with its attestation key.
+func (d *Device) Prove(c *activation.Credential, msg []byte) (secret, sig []byte, err error) {
+	if secret, err = d.OpenCredential(c.Handle, c.AKPoint, c.Blob, c.Secret); err != nil {
+		return nil, nil, err
+	}
+	if sig, err = d.Sign(c.Handle, msg); err != nil {
+		return nil, nil, err
+	}
+	return secret, sig, nil
+}
+
 // OpenCredential has the TPM open a credential sealed to its EK for the AK at
-// handle, returning the secret inside. Only the TPM holding both keys can.
-func (d *Device) OpenCredential(handle uint32, wantPublic, blob, encSecret []byte) ([]byte, error) {
+// handle, whose public key must be wantPoint (uncompressed P-256), returning
+// the secret inside. Only the TPM holding both keys can.
+func (d *Device) OpenCredential(handle uint32, wantPoint, blob, encSecret []byte) ([]byte, error) {
 	ak, pub, err := d.ak(handle)
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(tpm2.Marshal(pub), wantPublic) {
+	if k, err := akECDSA(pub); err != nil {
+		return nil, ErrNoKey
+	} else if pt, err := k.ECDH(); err != nil || !bytes.Equal(pt.Bytes(), wantPoint) {
 		return nil, ErrNoKey // another key sits at that handle
 	}
 	ek, err := d.ek()

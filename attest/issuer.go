@@ -1,13 +1,10 @@
 package attest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -111,11 +108,11 @@ func mustRSAUnique(p *tpm2.TPMTPublic) *tpm2.TPM2BPublicKeyRSA {
 // compares it with the request's fingerprint, so the attested TPM is the
 // fingerprinted one.
 func EKIdentity(ekPublic []byte) (string, error) {
-	_, k, err := ekRSA(ekPublic)
+	pub, _, err := ekRSA(ekPublic)
 	if err != nil {
 		return "", err
 	}
-	return "rsa:" + hex.EncodeToString(digest(k.N.Bytes())), nil
+	return "rsa:" + hex.EncodeToString(digest(mustRSAUnique(pub).Buffer)), nil
 }
 
 // Credential is what the issuer seals for one device's TPM.
@@ -168,29 +165,6 @@ func CheckEKCertificate(cert, ekPublic []byte, roots *x509.CertPool, now time.Ti
 		return fmt.Errorf("%w: %v", ErrEKCert, err)
 	}
 	return nil
-}
-
-// ProofMessage is what the AK signs to show it is present now: a domain
-// string, the activation ID and the verifier's fresh nonce.
-func ProofMessage(activationID [16]byte, nonce []byte) []byte {
-	m := append([]byte("seatkey tpm proof v1\x00"), activationID[:]...)
-	return append(m, nonce...)
-}
-
-// ReturnMessage is what the AK signs when the device gives its seat back.
-func ReturnMessage(activationID [16]byte, at time.Time) []byte {
-	m := append([]byte("seatkey return v1\x00"), activationID[:]...)
-	return binary.BigEndian.AppendUint64(m, uint64(at.Unix()))
-}
-
-// VerifySignature checks an AK signature (ASN.1 ECDSA over SHA-256(msg))
-// with the AK's uncompressed P-256 point.
-func VerifySignature(point, msg, sig []byte) bool {
-	k, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
-	if err != nil {
-		return false
-	}
-	return ecdsa.VerifyASN1(k, digest(msg), sig)
 }
 
 func ecdsaSig(r, s *big.Int) ([]byte, error) {

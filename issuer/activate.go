@@ -83,7 +83,8 @@ type pending struct {
 	// the (optional) components the request lacks. fp is its encoding.
 	enrolled *fingerprint.Fingerprint
 	fp       []byte
-	policy   *fingerprint.Policy // the device is identified and verified under it
+	policy   *fingerprint.Policy    // the device is identified and verified under it
+	cred     *activation.Credential // sealed to the request's TPM, if it attested
 }
 
 func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash []byte) (*Result, error) {
@@ -111,6 +112,11 @@ func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash
 	dec, err := decideSeat(p.acct.seats, p.outcome, req.Failover)
 	if err != nil {
 		return nil, err
+	}
+	if req.Attestation != nil {
+		if p.cred, err = l.credential(req); err != nil {
+			return nil, err
+		}
 	}
 	res, err := l.persist(tx, p, dec)
 	if err != nil {
@@ -176,6 +182,7 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if *p.policy != fingerprint.DefaultPolicy {
 		claims.Policy = p.policy
 	}
+	claims.Credential = p.cred
 	payload, err := claims.Marshal()
 	if err != nil {
 		return err

@@ -63,6 +63,8 @@ type Ledger struct {
 	// FraudContact is the vendor's fraud team, told when a license is
 	// flagged or disabled (Sweep). Empty: recorded with no recipient.
 	FraudContact string
+	// TPM is what a TPM-attested request must satisfy (SPEC.md 13).
+	TPM TPMPolicy
 	// Now is the clock (tests set it).
 	Now func() time.Time
 }

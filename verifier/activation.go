@@ -101,5 +101,10 @@ func VerifyActivation(licenseToken, activationToken []byte, current *fingerprint
 	if !r.Same {
 		return nil, &DeviceError{Result: r}
 	}
+	if c.Credential != nil {
+		if err := proveTPM(o.TPM, c); err != nil {
+			return nil, err
+		}
+	}
 	return &Activated{License: lic, Activation: c, Match: r}, nil
 }

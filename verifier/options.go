@@ -75,6 +75,11 @@ type Options struct {
 	// MaxRevocationListAge, when positive, refuses a list issued longer ago
 	// than this, and implies RequireRevocationList.
 	MaxRevocationListAge time.Duration
+
+	// TPM proves a TPM-bound activation (one with a credential, SPEC.md
+	// section 13): the machine's TPM through package attest. Without it
+	// such an activation is refused (ErrTPMRequired).
+	TPM Prover
 }
 
 // check refuses options a caller cannot have meant.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/attest"
 	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/internal/armor"
 	"github.com/seatkey/seatkey/issuer"
@@ -44,16 +45,19 @@ func (e *env) collect(root, tpm string) (*fingerprint.Profile, error) {
 }
 
 func cmdRequest(e *env, args []string) error {
-	fs := e.flags("request", "--license FILE [--root DIR] [--tpm PATH|none] [--label NAME] [--failover] -o FILE", `
+	fs := e.flags("request", "--license FILE [--root DIR] [--tpm PATH|none] [--attest] [--label NAME] [--failover] -o FILE", `
 Writes an activation request for this machine: the license, this machine's
 fingerprint (digests keyed by the product; no raw serials), a label and a
 nonce. Carry it to the vendor, who runs 'seatkey activate'. A machine on
-which no hardware component can be read gets no request.`)
+which no hardware component can be read gets no request. With --attest the
+machine's TPM creates an attestation key and the activation that comes back
+is bound to that TPM (SPEC.md section 13): only this TPM can prove it.`)
 	licFile := fs.String("license", "", "license `FILE`")
 	root := fs.String("root", "", "read hardware from `DIR` (see seatkey fingerprint)")
 	tpm := fs.String("tpm", "", "TPM device or socket `PATH`, or none")
 	label := fs.String("label", "", "device `NAME` shown in the vendor's ledger (default: host name)")
 	failover := fs.Bool("failover", false, "ask for one of the license's failover installations")
+	attestFlag := fs.Bool("attest", false, "bind the activation to this machine's TPM (creates an attestation key in it)")
 	out := fs.StringP("output", "o", "", "write the request to `FILE`")
 	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -84,6 +88,21 @@ which no hardware component can be read gets no request.`)
 	req, err := activation.NewRequest(tok, p.Digest(t.Claims.Product), *label, *failover)
 	if err != nil {
 		return err
+	}
+	if *attestFlag {
+		if *tpm == "none" || len(p.Values[fingerprint.TPMEK]) == 0 {
+			return fmt.Errorf("--attest needs the machine's TPM, and none was read (see the notes above)")
+		}
+		conn, err := machine.OpenTPM(*tpm)
+		if err != nil {
+			return err
+		}
+		k, err := attest.NewDevice(conn).NewKey()
+		conn.Close()
+		if err != nil {
+			return err
+		}
+		req.Attestation = &activation.Attestation{AK: k.Public, EK: k.EK, EKCert: k.EKCert, Handle: k.Handle}
 	}
 	b, err := req.Armor()
 	if err != nil {

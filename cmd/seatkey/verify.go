@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/seatkey/seatkey/attest"
+	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/machine"
 	"github.com/seatkey/seatkey/verifier"
 )
 
@@ -146,6 +149,15 @@ func (e *env) verifyActivation(tok []byte, actFile, root, tpm string, o verifier
 	p, err := e.collect(root, tpm)
 	if err != nil {
 		return err
+	}
+	if tpm != "none" && len(p.Values[fingerprint.TPMEK]) > 0 {
+		// A TPM-bound activation asks this TPM to prove it (SPEC.md 13).
+		conn, err := machine.OpenTPM(tpm)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		o.TPM = attest.NewDevice(conn)
 	}
 	a, err := verifier.VerifyActivation(tok, act, p.Digest(t.Claims.Product), o)
 	if err != nil {

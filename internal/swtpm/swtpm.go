@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/go-tpm/tpm2/transport"
-	"github.com/google/go-tpm/tpm2/transport/linuxudstpm"
 )
 
 // Need skips the test without swtpm, except under CI, which installs it and
@@ -155,17 +154,6 @@ func Open(t testing.TB) (transport.TPMCloser, string) {
 	state := NewState(t)
 	sock, _ := Start(t, state)
 	return Dial(t, sock), state
-}
-
-// Dial connects to a running swtpm socket.
-func Dial(t testing.TB, sock string) transport.TPMCloser {
-	t.Helper()
-	tpm, err := linuxudstpm.Open(sock)
-	if err != nil {
-		t.Fatalf("connect to swtpm: %v", err)
-	}
-	t.Cleanup(func() { tpm.Close() })
-	return tpm
 }
 
 // LocalCA is the pool of swtpm's local CA certificates, which sign the EK

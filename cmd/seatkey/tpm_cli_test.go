@@ -1,0 +1,53 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seatkey/seatkey/internal/swtpm"
+)
+
+// A TPM-bound activation through the CLI (SPEC.md 13): request --attest on
+// a machine with a (software) TPM, activate, then verify: the machine with
+// its TPM verifies; the same files on a machine with another TPM, or with
+// the TPM hidden, are refused.
+func TestTPMBoundActivationCLI(t *testing.T) {
+	dir := t.TempDir()
+	p := func(s string) string { return filepath.Join(dir, s) }
+	sockA, _ := swtpm.Start(t, swtpm.NewState(t))
+	sockB, _ := swtpm.Start(t, swtpm.NewState(t))
+	for _, args := range [][]string{
+		{"keygen", "--unencrypted", "-o", p("v")},
+		{"ledger", "init", "--ledger", p("l.db")},
+		{"mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "2",
+			"--expires", "2099-01-01", "--ledger", p("l.db"), "-o", p("l.lic")},
+		{"request", "--license", p("l.lic"), "--root", fixtures + "server", "--tpm", sockA, "--attest", "--label", "rack-1", "-o", p("r.req")},
+		{"activate", "--key", p("v.key"), "--ledger", p("l.db"), "-o", p("acts"), p("r.req")},
+	} {
+		if r := runCLI(t, nil, args...); r.code != 0 {
+			t.Fatalf("%s: %+v", args[0], r)
+		}
+	}
+	acts, _ := filepath.Glob(p("acts/*"))
+	if len(acts) != 1 {
+		t.Fatalf("activation files: %v", acts)
+	}
+	verify := func(tpm string) result {
+		return runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", acts[0],
+			"--root", fixtures+"server", "--tpm", tpm, p("l.lic"))
+	}
+	if r := verify(sockA); r.code != 0 || !strings.Contains(r.stdout, "valid") {
+		t.Fatalf("the machine with its TPM: %+v", r)
+	}
+	if r := verify(sockB); r.code != 1 || !strings.Contains(r.stderr, "tpm-ek changed") {
+		t.Fatalf("another TPM: %+v", r)
+	}
+	if r := verify("none"); r.code != 1 || !strings.Contains(r.stderr, "tpm-ek was read at activation but cannot be read now") {
+		t.Fatalf("TPM hidden: %+v", r)
+	}
+	// Without --attest a request on a machine without a TPM is an error where it is made.
+	if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "--tpm", "none", "--attest", "-o", p("x.req")); r.code != 1 || !strings.Contains(r.stderr, "needs the machine's TPM") {
+		t.Fatalf("--attest without a TPM: %+v", r)
+	}
+}

@@ -1,0 +1,135 @@
+package issuer
+
+import (
+	"crypto/x509"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-tpm/tpm2"
+
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/attest"
+	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/swtpm"
+	"github.com/seatkey/seatkey/internal/testhw"
+	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/machine"
+	"github.com/seatkey/seatkey/verifier"
+)
+
+// tpmMachine is synthetic machine n whose TPM is the swtpm at sock, read
+// the way package machine reads it.
+func tpmMachine(t *testing.T, n int, sock string) *fingerprint.Profile {
+	t.Helper()
+	ek, err := machine.ReadEK(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testhw.Machine(n)
+	p.Set(fingerprint.TPMEK, ek)
+	return p
+}
+
+// attestedRequest is what 'seatkey request --attest' makes: the fingerprint
+// and an attestation key made in the TPM.
+func attestedRequest(t *testing.T, tok []byte, p *fingerprint.Profile, d *attest.Device) []byte {
+	t.Helper()
+	k, err := d.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := activation.NewRequest(tok, p.Digest(product), "tpm-host", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Attestation = &activation.Attestation{AK: k.Public, EK: k.EK, EKCert: k.EKCert, Handle: k.Handle}
+	b, err := r.Armor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TPM proof of possession end to end (SPEC.md 13) against real software
+// TPMs: the activated machine verifies with its TPM; the same activation on
+// a second TPM, without a TPM, or after a TPM clear is refused with the
+// reason.
+func TestTPMBoundActivation(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 3, license.Subscription, 0)
+	// The fingerprint's TPM component is read (and the connection closed)
+	// before the attestation opens its own connection: swtpm serves one.
+	sockA, _ := swtpm.Start(t, swtpm.NewState(t))
+	sockB, _ := swtpm.Start(t, swtpm.NewState(t))
+	p := tpmMachine(t, 1, sockA)
+	other := tpmMachine(t, 2, sockB) // machine 2 with TPM B
+	tpmA, tpmB := swtpm.Dial(t, sockA), swtpm.Dial(t, sockB)
+	devA := attest.NewDevice(tpmA)
+	res, err := l.Activate(k, attestedRequest(t, tok, p, devA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := verifier.Options{Keys: verifier.NewKeyring(k.Public()), Product: product, Now: ledgerNow}
+	verify := func(o verifier.Options) error {
+		_, err := verifier.VerifyActivation(tok, res.Token, p.Digest(product), o)
+		return err
+	}
+	o := opts
+	o.TPM = devA
+	if err := verify(o); err != nil {
+		t.Fatalf("the activated machine with its TPM: %v", err)
+	}
+	if err := verify(opts); !errors.Is(err, verifier.ErrTPMRequired) {
+		t.Fatalf("without the TPM: %v", err)
+	}
+	// A copy on a second machine with the same (faked) fingerprint but another TPM.
+	devB := attest.NewDevice(tpmB)
+	if _, err := devB.NewKey(); err != nil { // its own key at the same handle
+		t.Fatal(err)
+	}
+	o.TPM = devB
+	if err := verify(o); !errors.Is(err, verifier.ErrTPMProof) || !errors.Is(err, attest.ErrNoKey) {
+		t.Fatalf("another TPM: %v", err)
+	}
+	// The TPM cleared: the key is gone, and the message says what to do.
+	if _, err := (tpm2.Clear{AuthHandle: tpm2.AuthHandle{Handle: tpm2.TPMRHLockout, Auth: tpm2.PasswordAuth(nil)}}).Execute(tpmA); err != nil {
+		t.Fatal(err)
+	}
+	o.TPM = devA
+	if err := verify(o); !errors.Is(err, verifier.ErrTPMProof) || !strings.Contains(err.Error(), "TPM was cleared") {
+		t.Fatalf("after a TPM clear: %v", err)
+	}
+	// An attestation from a TPM that is not the fingerprinted one is refused:
+	// machine 1's fingerprint (TPM A) with TPM B's attestation.
+	if _, err := l.Activate(k, attestedRequest(t, tok, p, devB)); !errors.Is(err, ErrAttestation) {
+		t.Fatalf("attested TPM is not the fingerprinted one: %v", err)
+	}
+	// Machine 2 with its own TPM is attested fine.
+	if _, err := l.Activate(k, attestedRequest(t, tok, other, devB)); err != nil {
+		t.Fatalf("machine 2 with its own TPM: %v", err)
+	}
+}
+
+// With EK certificates required, a TPM whose certificate does not chain to
+// a configured manufacturer CA is refused; swtpm's local CA stands in for
+// a manufacturer.
+func TestTPMEKCertificatePolicy(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 3, license.Subscription, 0)
+	sock, _ := swtpm.Start(t, swtpm.NewState(t))
+	p := tpmMachine(t, 1, sock)
+	dev := attest.NewDevice(swtpm.Dial(t, sock))
+	l.Now = time.Now // swtpm's certificates are issued now; the check uses the ledger's clock
+	l.TPM = TPMPolicy{EKRoots: x509.NewCertPool(), RequireEKCert: true}
+	if _, err := l.Activate(k, attestedRequest(t, tok, p, dev)); !errors.Is(err, ErrAttestation) || !errors.Is(err, attest.ErrEKCert) {
+		t.Fatalf("unknown CA: %v", err)
+	}
+	l.TPM.EKRoots = swtpm.LocalCA(t)
+	if _, err := l.Activate(k, attestedRequest(t, tok, p, dev)); err != nil {
+		t.Fatalf("certificate from the configured CA: %v", err)
+	}
+}
