@@ -208,11 +208,18 @@ var (
 
 var baseMachines = map[string]machine{"server": rackServer, "laptop": laptop, "vm": vm}
 
-// TestFixtureTrees keeps the committed trees in testdata/hw identical to what
-// the descriptions above write, so the scenario variants (written from the
-// same descriptions) stay comparable to them.
+// TestFixtureTrees keeps the committed trees in testdata/hw (the physical
+// machines above and the VMs of vm_fixture_test.go) identical to what their
+// descriptions write, so the scenario variants (written from the same
+// descriptions) stay comparable to them.
 func TestFixtureTrees(t *testing.T) {
-	for name, m := range baseMachines {
+	all := map[string]machine{}
+	for _, set := range []map[string]machine{baseMachines, vmMachines} {
+		for name, m := range set {
+			all[name] = m
+		}
+	}
+	for name, m := range all {
 		dir := filepath.Join("testdata", "hw", name)
 		if *updateFixtures {
 			os.RemoveAll(dir)
@@ -233,7 +240,7 @@ func TestFixtureTrees(t *testing.T) {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) {
-			t.Errorf("%s: committed tree differs from its description; run go test ./fingerprint -run TestFixtureTrees -update-fixtures\n got %v\nwant %v", name, got.Values, want.Values)
+			t.Errorf("%s: committed tree differs from its description; run go test ./machine -run TestFixtureTrees -update-fixtures\n got %v\nwant %v", name, got.Values, want.Values)
 		}
 	}
 }

@@ -31,11 +31,14 @@ type fpVector struct {
 	Statuses   map[string]string `json:"statuses"`
 }
 
-var vectorPairs = []struct {
+// vectorPair is a fixture machine, enrolled, then changed.
+type vectorPair struct {
 	name string
 	base machine
 	now  []change
-}{
+}
+
+var vectorPairs = []vectorPair{
 	{"server, several small changes", rackServer, []change{ramUpgrade, diskReplaced, nicAdded, renamed, biosUpdate}},
 	{"server, motherboard replaced", rackServer, []change{boardReplaced}},
 	{"vm cloned, not root", apply(vm, nonRoot), []change{vmCloned, nonRoot}},
@@ -112,19 +115,27 @@ func TestFingerprintVectorsFromTrees(t *testing.T) {
 	if err := json.Unmarshal(b, &vs); err != nil {
 		t.Fatal(err)
 	}
-	if len(vs.Pairs) != len(vectorPairs) {
-		t.Fatalf("%d vector pairs, %d fixture pairs", len(vs.Pairs), len(vectorPairs))
+	var profiles [][2]json.RawMessage
+	for _, p := range vs.Pairs {
+		profiles = append(profiles, [2]json.RawMessage{p.Enrolled, p.Current})
 	}
-	for i, v := range vectorPairs {
-		for _, side := range []struct {
-			m    machine
-			want json.RawMessage
-		}{{v.base, vs.Pairs[i].Enrolled}, {apply(v.base, v.now...), vs.Pairs[i].Current}} {
-			want, err := fingerprint.ParseProfileJSON(side.want)
+	checkTreesReadAsVectors(t, vectorPairs, profiles)
+}
+
+// checkTreesReadAsVectors checks that each pair's fixture trees, enrolled
+// and changed, read as the profiles its vector records.
+func checkTreesReadAsVectors(t *testing.T, pairs []vectorPair, profiles [][2]json.RawMessage) {
+	t.Helper()
+	if len(profiles) != len(pairs) {
+		t.Fatalf("%d vector pairs, %d fixture pairs", len(profiles), len(pairs))
+	}
+	for i, v := range pairs {
+		for j, m := range []machine{v.base, apply(v.base, v.now...)} {
+			want, err := fingerprint.ParseProfileJSON(profiles[i][j])
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := collectProfile(t, side.m); !reflect.DeepEqual(got.Values, want.Values) {
+			if got := collectProfile(t, m); !reflect.DeepEqual(got.Values, want.Values) {
 				t.Errorf("%s: the fixture tree reads as\n%v\nthe vector says\n%v", v.name, got.Values, want.Values)
 			}
 		}

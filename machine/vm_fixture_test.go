@@ -1,12 +1,5 @@
 package machine
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"testing"
-)
-
 // Virtual machines and containers as Linux shows them from inside, built from
 // the values each platform publishes or documents (sources beside each
 // value). Serials, UUIDs and MACs are invented in the platform's own format;
@@ -216,31 +209,3 @@ var vmMachines = map[string]machine{
 	"proxmox": proxmoxVM, "virtualbox": virtualboxVM, "docker": dockerOnServer,
 }
 
-// TestVMFixtureTrees keeps the committed trees testdata/hw/<platform>
-// identical to the descriptions above (-update-fixtures rewrites them).
-func TestVMFixtureTrees(t *testing.T) {
-	for name, m := range vmMachines {
-		dir := filepath.Join("testdata", "hw", name)
-		if *updateFixtures {
-			os.RemoveAll(dir)
-			if err := m.write(dir); err != nil {
-				t.Fatal(err)
-			}
-		}
-		fresh := t.TempDir()
-		if err := m.write(fresh); err != nil {
-			t.Fatal(err)
-		}
-		want, err := Collect(Options{Root: fresh})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := Collect(Options{Root: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(got.Values) != fmt.Sprint(want.Values) {
-			t.Errorf("%s: committed tree differs from its description; run go test ./machine -run TestVMFixtureTrees -update-fixtures\n got %v\nwant %v", name, got.Values, want.Values)
-		}
-	}
-}

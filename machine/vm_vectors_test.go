@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"reflect"
 	"testing"
 
 	"github.com/seatkey/seatkey/fingerprint"
@@ -35,11 +34,7 @@ type vmVectorPair struct {
 	Statuses   map[string]string `json:"statuses"`
 }
 
-var vmVectorPairs = []struct {
-	name string
-	base machine
-	now  []change
-}{
+var vmVectorPairs = []vectorPair{
 	{"aws m5 resized to m6i", awsM5, []change{awsResize}},
 	{"vmware moved, UUID kept, new MAC", vmwareVM, []change{newMAC("00:50:56:a3:11:0c")}},
 	{"proxmox template clone", proxmoxVM, []change{vmCopy("0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f", "", "", "bc:24:11:a0:44:17")}},
@@ -99,21 +94,9 @@ func TestVMVectorsFromTrees(t *testing.T) {
 	if err := json.Unmarshal(b, &vs); err != nil {
 		t.Fatal(err)
 	}
-	if len(vs.Pairs) != len(vmVectorPairs) {
-		t.Fatalf("%d vector pairs, %d fixture pairs", len(vs.Pairs), len(vmVectorPairs))
+	var profiles [][2]json.RawMessage
+	for _, p := range vs.Pairs {
+		profiles = append(profiles, [2]json.RawMessage{p.Enrolled, p.Current})
 	}
-	for i, v := range vmVectorPairs {
-		for _, side := range []struct {
-			m    machine
-			want json.RawMessage
-		}{{v.base, vs.Pairs[i].Enrolled}, {apply(v.base, v.now...), vs.Pairs[i].Current}} {
-			want, err := fingerprint.ParseProfileJSON(side.want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := collectProfile(t, side.m); !reflect.DeepEqual(got.Values, want.Values) {
-				t.Errorf("%s: the fixture tree reads as\n%v\nthe vector says\n%v", v.name, got.Values, want.Values)
-			}
-		}
-	}
+	checkTreesReadAsVectors(t, vmVectorPairs, profiles)
 }
