@@ -208,4 +208,3 @@ var vmMachines = map[string]machine{
 	"aws": awsM5, "azure": azureD2, "gce": gceN2, "vmware": vmwareVM, "hyperv": hypervVM,
 	"proxmox": proxmoxVM, "virtualbox": virtualboxVM, "docker": dockerOnServer,
 }
-
