@@ -7,6 +7,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/seatkey/seatkey/internal/armor"
+	"github.com/seatkey/seatkey/internal/cborx"
+	"github.com/seatkey/seatkey/license"
 )
 
 // TPM proof of possession on the wire (SPEC.md section 13). This file is
@@ -120,4 +124,65 @@ func VerifyAKSignature(point, msg, sig []byte) bool {
 	}
 	h := sha256.Sum256(msg)
 	return ecdsa.VerifyASN1(k, h[:], sig)
+}
+
+// ReturnProof is a device's signed statement that it gave its seat back:
+// {1 => activation ID, 2 => time, 3 => ECDSA signature of the AK over
+// ReturnMessage}, armor label RETURN PROOF. The issuer checks it with the
+// AK point in the activation's credential; the device deletes the AK.
+type ReturnProof struct {
+	Activation ID
+	At         time.Time
+	Signature  []byte
+}
+
+type wireReturnProof struct {
+	Activation []byte `cbor:"1,keyasint"`
+	At         uint64 `cbor:"2,keyasint"`
+	Signature  []byte `cbor:"3,keyasint"`
+}
+
+// maxSignature bounds an ASN.1 ECDSA P-256 signature.
+const maxSignature = 80
+
+// Armor returns the armored proof.
+func (p *ReturnProof) Armor() ([]byte, error) {
+	if len(p.Signature) == 0 || len(p.Signature) > maxSignature || p.At.Unix() <= 0 {
+		return nil, fmt.Errorf("%w: return proof: a signature of 1 to %d bytes and a time are required", ErrBadRequest, maxSignature)
+	}
+	b, err := cborx.Marshal(wireReturnProof{Activation: p.Activation[:], At: uint64(p.At.Unix()), Signature: p.Signature})
+	if err != nil {
+		return nil, err
+	}
+	return armor.Encode(armor.ReturnProof, b), nil
+}
+
+// ParseReturnProof strictly decodes a return proof in binary or armored
+// form; it checks the form only (the issuer checks the signature).
+func ParseReturnProof(b []byte) (*ReturnProof, error) {
+	if armor.Is(b) {
+		var err error
+		if b, err = armor.Decode(armor.ReturnProof, b); err != nil {
+			return nil, fmt.Errorf("return proof: %w", err)
+		}
+	}
+	if len(b) > 1024 {
+		return nil, fmt.Errorf("return proof: %w: larger than 1024 bytes", license.ErrTooLarge)
+	}
+	var w wireReturnProof
+	if err := cborx.Decode(b, &w); err != nil {
+		return nil, fmt.Errorf("return proof: %w", err)
+	}
+	if k, missing := cborx.Missing(b, []int64{1, 2, 3}, nil); missing {
+		return nil, fmt.Errorf("%w: return proof field %s is missing", ErrBadRequest, k)
+	}
+	if err := cborx.Canonical(b, &w); err != nil {
+		return nil, fmt.Errorf("return proof: %w", err)
+	}
+	if len(w.Activation) != 16 || w.At == 0 || w.At > 253402300799 || len(w.Signature) == 0 || len(w.Signature) > maxSignature {
+		return nil, fmt.Errorf("%w: return proof fields out of range", ErrBadRequest)
+	}
+	p := &ReturnProof{At: time.Unix(int64(w.At), 0).UTC(), Signature: w.Signature}
+	copy(p.Activation[:], w.Activation)
+	return p, nil
 }

@@ -113,10 +113,13 @@ func (l *Ledger) activate(tx *sql.Tx, key *Key, req *activation.Request, reqHash
 	if err != nil {
 		return nil, err
 	}
-	if req.Attestation != nil {
+	switch {
+	case req.Attestation != nil:
 		if p.cred, err = l.credential(req); err != nil {
 			return nil, err
 		}
+	case p.dev != nil && p.dev.attested:
+		return nil, fmt.Errorf("%w: %w: device %s was activated bound to its TPM: a request for it must attest again (seatkey request --attest)", ErrRequestRefused, ErrAttestation, p.dev.id)
 	}
 	res, err := l.persist(tx, p, dec)
 	if err != nil {

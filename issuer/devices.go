@@ -65,6 +65,11 @@ func (l *Ledger) persist(tx *sql.Tx, p *pending, dec seatDecision) (*Result, err
 	if err := indexDigests(tx, p.lic.ID, res.Device, p.enrolled); err != nil {
 		return nil, err
 	}
+	if p.cred != nil {
+		if _, err := tx.Exec(`UPDATE devices SET attested = 1 WHERE id = ?`, res.Device[:]); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.revokeLiveActivations(tx, res.Device); err != nil {
 		return nil, err
 	}

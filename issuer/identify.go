@@ -45,6 +45,7 @@ type knownDevice struct {
 	fp       *fingerprint.Fingerprint
 	// migrationUntil is when its server-migration grace ends; zero: not migrating.
 	migrationUntil time.Time
+	attested       bool // bound to a TPM once: every later request must attest
 }
 
 // identify checks the request's license and finds its device (SPEC 10.4
@@ -197,7 +198,7 @@ func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerpr
 	if len(digests) == 0 {
 		return id, nil
 	}
-	q := `SELECT d.id, d.status, d.overage, d.failover, d.fingerprint, COALESCE(d.migration_until, 0) FROM devices d WHERE d.id IN (
+	q := `SELECT d.id, d.status, d.overage, d.failover, d.fingerprint, COALESCE(d.migration_until, 0), d.attested FROM devices d WHERE d.id IN (
 		SELECT DISTINCT device_id FROM device_digests WHERE license_id = ? AND digest IN (` + placeholders(len(digests)) + `)) ORDER BY d.id`
 	rows, err := tx.Query(q, append([]any{lic[:]}, digests...)...)
 	if err != nil {
@@ -209,7 +210,7 @@ func (l *Ledger) findDevice(tx *sql.Tx, lic license.ID, fp *fingerprint.Fingerpr
 		var dev knownDevice
 		var devID, fpb []byte
 		var until int64
-		if err := rows.Scan(&devID, &dev.status, &dev.overage, &dev.failover, &fpb, &until); err != nil {
+		if err := rows.Scan(&devID, &dev.status, &dev.overage, &dev.failover, &fpb, &until, &dev.attested); err != nil {
 			return nil, err
 		}
 		if until != 0 {

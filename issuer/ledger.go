@@ -206,6 +206,8 @@ var migrations = []string{
 	onlineMigration,
 	// 10: the portal's operators, sign-in links and sessions (portal_store.go).
 	portalMigration,
+	// 11: devices bound to a TPM must attest again (tpm.go).
+	attestedMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema

@@ -3,12 +3,16 @@ package issuer
 import (
 	"bytes"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/attest"
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/cose"
+	"github.com/seatkey/seatkey/license"
 )
 
 // ErrAttestation refuses a request whose TPM attestation does not hold: an
@@ -66,4 +70,47 @@ func (l *Ledger) credential(req *activation.Request) (*activation.Credential, er
 	cred := &activation.Credential{Blob: c.Blob, Secret: c.Secret, AKPoint: point, Handle: a.Handle}
 	copy(cred.Commitment[:], c.Commitment)
 	return cred, nil
+}
+
+// ErrBadProof refuses a return proof that does not hold: an unknown
+// activation, one not bound to a TPM, a signature that is not its key's.
+var ErrBadProof = errors.New("return proof refused")
+
+const attestedMigration = `ALTER TABLE devices ADD COLUMN attested INTEGER NOT NULL DEFAULT 0;`
+
+// DecommissionWithProof decommissions the device whose TPM signed proof:
+// the device's own statement (SPEC.md 13) that it gave its seat back, so no
+// trust in the customer's word is needed. It returns the device.
+func (l *Ledger) DecommissionWithProof(proof []byte) (activation.DeviceID, error) {
+	var dev activation.DeviceID
+	p, err := activation.ParseReturnProof(proof)
+	if err != nil {
+		return dev, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	var tok, devID []byte
+	err = l.db.QueryRow(`SELECT token, device_id FROM activations WHERE id = ?`, p.Activation[:]).Scan(&tok, &devID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return dev, fmt.Errorf("%w: %w: %s", ErrBadProof, ErrUnknownActivation, p.Activation)
+	} else if err != nil {
+		return dev, err
+	}
+	m, err := cose.Parse(tok, license.MaxTokenSize)
+	if err != nil {
+		return dev, err
+	}
+	c, err := activation.ParseClaims(m.Payload)
+	if err != nil {
+		return dev, fmt.Errorf("ledger: stored activation %s: %w", p.Activation, err)
+	}
+	if c.Credential == nil {
+		return dev, fmt.Errorf("%w: activation %s is not bound to a TPM; decommission the device by its ID", ErrBadProof, p.Activation)
+	}
+	if !activation.VerifyAKSignature(c.Credential.AKPoint, activation.ReturnMessage(p.Activation, p.At), p.Signature) {
+		return dev, fmt.Errorf("%w: not signed by activation %s's TPM key", ErrBadProof, p.Activation)
+	}
+	if p.At.After(l.now().Add(24 * time.Hour)) {
+		return dev, fmt.Errorf("%w: dated %s, in the future", ErrBadProof, p.At.Format(time.RFC3339))
+	}
+	copy(dev[:], devID)
+	return dev, l.Decommission(dev)
 }

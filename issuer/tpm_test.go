@@ -1,6 +1,10 @@
 package issuer
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"strings"
@@ -132,4 +136,76 @@ func TestTPMEKCertificatePolicy(t *testing.T) {
 	if _, err := l.Activate(k, attestedRequest(t, tok, p, dev)); err != nil {
 		t.Fatalf("certificate from the configured CA: %v", err)
 	}
+}
+
+// A return proof frees the seat only when the activation's own TPM key
+// signed it; a device bound to its TPM cannot be activated again without
+// attesting (a faked fingerprint would otherwise get an unbound activation).
+func TestReturnProofAndNoDowngrade(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 3, license.Subscription, 0)
+	sock, _ := swtpm.Start(t, swtpm.NewState(t))
+	p := tpmMachine(t, 1, sock)
+	dev := attest.NewDevice(swtpm.Dial(t, sock))
+	res, err := l.Activate(k, attestedRequest(t, tok, p, dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same device asking again without attestation: refused.
+	if _, err := l.Activate(k, requestFor(t, tok, p, "faked", false)); !errors.Is(err, ErrAttestation) || !strings.Contains(err.Error(), "attest again") {
+		t.Fatalf("un-attested request for an attested device: %v", err)
+	}
+	claims := activationClaims(t, res.Token)
+	sign := func(msg []byte) []byte {
+		sig, err := dev.Sign(claims.Credential.Handle, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	proof := func(id activation.ID, at time.Time, sig []byte) []byte {
+		b, err := (&activation.ReturnProof{Activation: id, At: at, Signature: sig}).Armor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	at := ledgerNow
+	good := sign(activation.ReturnMessage(res.Activation, at))
+	for name, bad := range map[string][]byte{
+		"another time":       proof(res.Activation, at.Add(time.Second), good),
+		"another activation": proof(activation.NewID(), at, good),
+		"another key":        proof(res.Activation, at, signWithOtherKey(t, activation.ReturnMessage(res.Activation, at))),
+		"future":             proof(res.Activation, at.AddDate(0, 0, 3), sign(activation.ReturnMessage(res.Activation, at.AddDate(0, 0, 3)))),
+	} {
+		if _, err := l.DecommissionWithProof(bad); !errors.Is(err, ErrBadProof) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if used := seatsUsed(t, l, tok); used != 1 {
+		t.Fatalf("a refused proof changed the seats: %d", used)
+	}
+	d, err := l.DecommissionWithProof(proof(res.Activation, at, good))
+	if err != nil || d != res.Device {
+		t.Fatalf("genuine proof: %v %v", d, err)
+	}
+	if used := seatsUsed(t, l, tok); used != 0 {
+		t.Fatalf("the seat is not free: %d", used)
+	}
+}
+
+// signWithOtherKey signs msg with a fresh P-256 key: not the TPM's.
+func signWithOtherKey(t *testing.T, msg []byte) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(msg)
+	sig, err := ecdsa.SignASN1(rand.Reader, k, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
 }

@@ -111,19 +111,40 @@ flags, under a header. --customer matches without regard to case.`)
 }
 
 func cmdDecommission(e *env, args []string) error {
-	fs := e.flags("decommission", "--ledger DB [--json] DEVICE|LABEL...", `
+	fs := e.flags("decommission", "--ledger DB [--json] (DEVICE|LABEL... | --proof FILE...)", `
 Decommissions devices, by ID (dev_...) or by label, freeing their seats. A
 label must name exactly one active device. A device already decommissioned
 is reported as such (exit 0). Refused for per-deployment licenses and for
 perpetual licenses whose support has ended. A decommissioned device that is
-activated again is recommissioned. --json prints one JSON object a line.`)
+activated again is recommissioned. --json prints one JSON object a line.
+With --proof, each argument is a return proof a TPM-bound device signed
+('seatkey return'): the device is decommissioned on its own word, checked
+with its TPM key.`)
 	ledgerPath := ledgerFlag(fs)
 	jsonOut := fs.Bool("json", false, "print JSON Lines")
+	proof := fs.Bool("proof", false, "the arguments are return proof FILEs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("need at least one DEVICE")
+	}
+	if *proof {
+		return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+			return e.perArg(fs.Args(), *jsonOut, func(a string) (string, string, error) {
+				b, err := e.readInput(a)
+				if err != nil {
+					return "", "", err
+				}
+				id, err := l.DecommissionWithProof(b)
+				if errors.Is(err, issuer.ErrNotActive) {
+					return id.String(), "already decommissioned", nil
+				} else if err != nil {
+					return "", "", err
+				}
+				return id.String(), "decommissioned (returned by the device)", nil
+			})
+		})
 	}
 	for _, a := range fs.Args() {
 		if strings.HasPrefix(a, "dev_") {

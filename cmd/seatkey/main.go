@@ -16,6 +16,7 @@
 //	fingerprint   show this machine's hardware fingerprint, or compare it
 //	request       write an activation request for this machine
 //	activate      activate any number of requests against the ledger
+//	return        give a TPM-bound device's seat back (a signed proof; its key deleted)
 //
 // The ledger:
 //
@@ -89,6 +90,7 @@ func commandTable() []command {
 		{"fingerprint", "show this machine's hardware fingerprint, or compare it with a saved one", cmdFingerprint},
 		{"request", "write an activation request for this machine", cmdRequest},
 		{"activate", "activate any number of requests against the ledger", cmdActivate},
+		{"return", "give a TPM-bound device's seat back: a signed proof, the TPM key deleted", cmdReturn},
 		{"ledger", "create a ledger (ledger init)", cmdLedger},
 		{"devices", "list the devices in the ledger", cmdDevices},
 		{"decommission", "free the seats of devices", cmdDecommission},

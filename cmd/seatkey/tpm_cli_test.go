@@ -46,6 +46,24 @@ func TestTPMBoundActivationCLI(t *testing.T) {
 	if r := verify("none"); r.code != 1 || !strings.Contains(r.stderr, "tpm-ek was read at activation but cannot be read now") {
 		t.Fatalf("TPM hidden: %+v", r)
 	}
+	// The device gives its seat back: a proof signed by its TPM key, the key
+	// deleted; the vendor decommissions on that proof; the activation no
+	// longer verifies there; a second use of the proof changes nothing.
+	if r := runCLI(t, nil, "return", "--activation", acts[0], "--tpm", sockA, "-o", p("back.proof")); r.code != 0 || !strings.Contains(r.stderr, "the TPM key is deleted") {
+		t.Fatalf("return: %+v", r)
+	}
+	if r := verify(sockA); r.code != 1 || !strings.Contains(r.stderr, "does not hold the activation's key") {
+		t.Fatalf("after the return: %+v", r)
+	}
+	if r := runCLI(t, nil, "decommission", "--ledger", p("l.db"), "--proof", p("back.proof")); r.code != 0 || !strings.Contains(r.stdout, "decommissioned (returned by the device)") {
+		t.Fatalf("decommission --proof: %+v", r)
+	}
+	if r := runCLI(t, nil, "decommission", "--ledger", p("l.db"), "--proof", p("back.proof")); r.code != 0 || !strings.Contains(r.stdout, "already decommissioned") {
+		t.Fatalf("the proof again: %+v", r)
+	}
+	if r := runCLI(t, nil, "report", "--ledger", p("l.db"), "--csv=summary"); !strings.Contains(r.stdout, ",2,0,0,0.00") {
+		t.Fatalf("the seat is not free: %+v", r)
+	}
 	// Without --attest a request on a machine without a TPM is an error where it is made.
 	if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "--tpm", "none", "--attest", "-o", p("x.req")); r.code != 1 || !strings.Contains(r.stderr, "needs the machine's TPM") {
 		t.Fatalf("--attest without a TPM: %+v", r)

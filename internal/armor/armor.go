@@ -35,10 +35,11 @@ const (
 	Fingerprint       = "FINGERPRINT"
 	ActivationRequest = "ACTIVATION REQUEST"
 	StateReset        = "STATE RESET"
+	ReturnProof       = "RETURN PROOF"
 )
 
 // Labels lists every label this version knows.
-var Labels = []string{License, Activation, RevocationList, PublicKey, PrivateKey, Fingerprint, ActivationRequest, StateReset}
+var Labels = []string{License, Activation, RevocationList, PublicKey, PrivateKey, Fingerprint, ActivationRequest, StateReset, ReturnProof}
 
 // MaxSize is the largest binary form of every object except a revocation list.
 const MaxSize = 64 << 10
