@@ -23,6 +23,9 @@ const (
 	TypeActivationRequest = "application/seatkey-activation-request"
 	TypeJSON              = "application/json"
 	TypeText              = "text/plain"
+	// TypeReturnProof is a TPM-bound device's return proof (SPEC.md
+	// section 13), binary or armored.
+	TypeReturnProof = "application/seatkey-return-proof"
 )
 
 // DeviceProof is the body of a check-in or a return: the device's
@@ -155,13 +158,28 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) {
 
 // returnSeat is POST /v1/returns.
 func (s *Server) returnSeat(w http.ResponseWriter, r *http.Request) {
-	tok, fp, err := readProof(w, r)
 	var dev activation.DeviceID
-	if err == nil {
-		err = s.write(r.Context(), func() (err error) {
-			dev, err = s.ledger.Return(s.cfg.Key, tok, fp)
-			return err
-		})
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == TypeReturnProof {
+		// A TPM-bound device's signed return proof: its own word, checked
+		// with its TPM key (SPEC.md 13).
+		var b []byte
+		if b, _, err = readBody(w, r, TypeReturnProof); err == nil {
+			err = s.write(r.Context(), func() (err error) {
+				dev, err = s.ledger.DecommissionWithProof(b)
+				return err
+			})
+		}
+	} else {
+		var tok []byte
+		var fp *fingerprint.Fingerprint
+		tok, fp, err = readProof(w, r)
+		if err == nil {
+			err = s.write(r.Context(), func() (err error) {
+				dev, err = s.ledger.Return(s.cfg.Key, tok, fp)
+				return err
+			})
+		}
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -38,6 +38,7 @@ var refusals = []struct {
 	code   string
 }{
 	{issuer.ErrIdentityConflict, http.StatusConflict, "identity_conflict"},
+	{issuer.ErrBadProof, http.StatusForbidden, "bad_proof"},
 	{issuer.ErrMigrationOver, http.StatusConflict, "migration_over"},
 	{issuer.ErrSuperseded, http.StatusConflict, "superseded"},
 	{issuer.ErrLicenseRevoked, http.StatusForbidden, "license_revoked"},

@@ -78,6 +78,12 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		if !c.Expires.IsZero() {
 			j["expires"] = c.Expires
 		}
+		credential := "none (not bound to a TPM)"
+		if cr := c.Credential; cr != nil {
+			j["credential"] = map[string]any{"ak_handle": fmt.Sprintf("%#x", cr.Handle), "ak_point": hex.EncodeToString(cr.AKPoint),
+				"commitment": hex.EncodeToString(cr.Commitment[:]), "blob_size": len(cr.Blob), "seed_size": len(cr.Secret)}
+			credential = fmt.Sprintf("bound to a TPM: attestation key at %#x, secret commitment %x", cr.Handle, cr.Commitment[:8])
+		}
 		if *jsonOut {
 			return e.printJSON(j)
 		}
@@ -85,8 +91,8 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		if !c.Expires.IsZero() {
 			exp = through(c.Expires)
 		}
-		fmt.Fprintf(e.stdout, "type        activation (not verified)\nid          %s\nkid         %s\nlicense     %s\ndevice      %s\nissued      %s\nexpires     %s\noverage     %v\nfailover    %v\ncomponents  %s\nsize        %d bytes\n",
-			c.ID, kid, c.License, c.Device, c.IssuedAt.Format(time.RFC3339), exp, c.Overage, c.Failover, strings.Join(componentNames(c.Fingerprint), ", "), len(raw))
+		fmt.Fprintf(e.stdout, "type        activation (not verified)\nid          %s\nkid         %s\nlicense     %s\ndevice      %s\nissued      %s\nexpires     %s\noverage     %v\nfailover    %v\ncomponents  %s\ncredential  %s\nsize        %d bytes\n",
+			c.ID, kid, c.License, c.Device, c.IssuedAt.Format(time.RFC3339), exp, c.Overage, c.Failover, strings.Join(componentNames(c.Fingerprint), ", "), credential, len(raw))
 	case "ACTIVATION REQUEST":
 		r, err := activation.ParseRequest(b)
 		if err != nil {

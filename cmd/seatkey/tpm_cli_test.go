@@ -33,6 +33,9 @@ func TestTPMBoundActivationCLI(t *testing.T) {
 	if len(acts) != 1 {
 		t.Fatalf("activation files: %v", acts)
 	}
+	if r := runCLI(t, nil, "inspect", acts[0]); r.code != 0 || !strings.Contains(r.stdout, "credential  bound to a TPM: attestation key at 0x81015e00") {
+		t.Fatalf("inspect shows no credential: %+v", r)
+	}
 	verify := func(tpm string) result {
 		return runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", acts[0],
 			"--root", fixtures+"server", "--tpm", tpm, p("l.lic"))
