@@ -126,8 +126,9 @@ func (l *Ledger) Decommission(dev activation.DeviceID) error {
 		var custID int64
 		var lic []byte
 		var upgrades sql.NullInt64
-		err := tx.QueryRow(`SELECT d.status, d.label, l.kind, l.customer_id, l.id, l.product, l.upgrades_until FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?`, dev[:]).
-			Scan(&status, &label, &kind, &custID, &lic, &product, &upgrades)
+		var failover bool
+		err := tx.QueryRow(`SELECT d.status, d.label, d.failover, l.kind, l.customer_id, l.id, l.product, l.upgrades_until FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?`, dev[:]).
+			Scan(&status, &label, &failover, &kind, &custID, &lic, &product, &upgrades)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s", ErrUnknownDevice, dev)
 		} else if err != nil {
@@ -141,22 +142,27 @@ func (l *Ledger) Decommission(dev activation.DeviceID) error {
 		case status == "decommissioned":
 			return fmt.Errorf("%w: %s is already decommissioned", ErrNotActive, dev)
 		}
-		if _, err := tx.Exec(`UPDATE devices SET status = 'decommissioned', overage = 0 WHERE id = ?`, dev[:]); err != nil {
+		var contact string
+		if err := tx.QueryRow(`SELECT contact FROM customers WHERE id = ?`, custID).Scan(&contact); err != nil {
+			return err
+		}
+		var id license.ID
+		copy(id[:], lic)
+		// Before the status changes, so that the migration in progress is
+		// still found (and the device itself, if it is the one migrating).
+		if err := l.endMigration(tx, custID, contact, id, dev, !failover); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE devices SET status = 'decommissioned', overage = 0, migration_until = NULL WHERE id = ?`, dev[:]); err != nil {
 			return err
 		}
 		if err := l.revokeLiveActivations(tx, dev); err != nil {
 			return err
 		}
-		var id license.ID
-		copy(id[:], lic)
 		if err := l.rearmNotifications(tx, id); err != nil {
 			return err
 		}
 		if err := l.event(tx, "decommissioned", custID, lic, dev[:], ""); err != nil {
-			return err
-		}
-		var contact string
-		if err := tx.QueryRow(`SELECT contact FROM customers WHERE id = ?`, custID).Scan(&contact); err != nil {
 			return err
 		}
 		used, _, err := usage(tx, id)
@@ -173,7 +179,7 @@ func (l *Ledger) Decommission(dev activation.DeviceID) error {
 				label, dev, id, l.now().Format(time.RFC3339), used, seats)); err != nil {
 			return err
 		}
-		return l.endMigration(tx, custID, contact, id, dev)
+		return nil
 	})
 }
 

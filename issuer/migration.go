@@ -80,13 +80,16 @@ func migration(tx *sql.Tx, lic license.ID) (dev activation.DeviceID, until time.
 	return dev, time.Unix(u, 0).UTC(), true, nil
 }
 
-// endMigration is called when a device of lic is decommissioned: if dev is
-// the migrating device, the migration is called off; if it is another one,
-// the migration is complete and the new device is an ordinary one. Either
-// way a fraud flag on the license is resolved.
-func (l *Ledger) endMigration(tx *sql.Tx, custID int64, contact string, lic license.ID, dev activation.DeviceID) error {
+// endMigration is called when a device of lic is about to be
+// decommissioned (before its status changes): if dev is the migrating
+// device, the migration is called off; if it is another device that holds a
+// seat (heldSeat: not a failover installation), the migration is complete
+// and the new device is an ordinary one. Either way a fraud flag on the
+// license is resolved. Decommissioning a failover installation changes
+// nothing: it frees no seat for the migrating device.
+func (l *Ledger) endMigration(tx *sql.Tx, custID int64, contact string, lic license.ID, dev activation.DeviceID, heldSeat bool) error {
 	mdev, _, ok, err := migration(tx, lic)
-	if err != nil || !ok {
+	if err != nil || !ok || (mdev != dev && !heldSeat) {
 		return err
 	}
 	if _, err := tx.Exec(`UPDATE devices SET migration_until = NULL WHERE id = ?`, mdev[:]); err != nil {

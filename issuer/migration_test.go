@@ -247,3 +247,69 @@ func activationClaims(t *testing.T, tok []byte) *activation.Claims {
 	}
 	return c
 }
+
+// Decommissioning a failover installation frees no seat, so it does not
+// complete a migration: no chain of migrations through failover devices.
+func TestMigrationNotCompletedByFailover(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 1, license.Subscription, 3)
+	if err := l.RecordLicense(k, tok, LicensePolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Activate(k, requestFor(t, tok, syntheticMachine(1), "a", false)); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		f, err := l.Activate(k, requestFor(t, tok, syntheticMachine(10+round), "failover", true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 {
+			if m, err := l.Activate(k, requestFor(t, tok, syntheticMachine(2), "b", false)); err != nil || m.MigrationUntil.IsZero() {
+				t.Fatalf("migration: %+v %v", m, err)
+			}
+		}
+		if err := l.Decommission(f.Device); err != nil {
+			t.Fatal(err)
+		}
+		if migrating(t, l) != 1 {
+			t.Fatalf("round %d: decommissioning a failover installation ended the migration", round)
+		}
+	}
+	if used := seatsUsed(t, l, tok); used != 1 {
+		t.Fatalf("%d seats used on a 1-seat license", used)
+	}
+	if _, err := l.Activate(k, requestFor(t, tok, syntheticMachine(3), "c", false)); !errors.Is(err, ErrSeatsExhausted) {
+		t.Fatalf("a third machine: %v", err)
+	}
+}
+
+// Decommissioning the migrating device itself cancels the migration and
+// resolves a fraud flag: a customer who gives up the new machine is not
+// disabled later.
+func TestMigrationCancelledResolvesFlag(t *testing.T) {
+	l, k, tok, now, _ := migrationLedger(t)
+	start := *now
+	m, err := l.Activate(k, requestFor(t, tok, syntheticMachine(3), "new", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	*now = start.Add(31 * 24 * time.Hour)
+	if acts, _ := l.Sweep(); len(acts) != 1 || acts[0].Action != "flagged" {
+		t.Fatalf("not flagged: %v", acts)
+	}
+	if err := l.Decommission(m.Device); err != nil {
+		t.Fatal(err)
+	}
+	var flagged, open int
+	l.db.QueryRow(`SELECT COUNT(*) FROM licenses WHERE flagged_at IS NOT NULL`).Scan(&flagged)
+	l.db.QueryRow(`SELECT COUNT(*) FROM tasks WHERE done_at IS NULL`).Scan(&open)
+	if flagged != 0 || open != 0 || migrating(t, l) != 0 {
+		t.Fatalf("after cancelling: flag %d, open tasks %d, migrating %d", flagged, open, migrating(t, l))
+	}
+	*now = start.Add(60 * 24 * time.Hour)
+	if acts, _ := l.Sweep(); len(acts) != 0 {
+		t.Fatalf("a cancelled migration was swept: %v", acts)
+	}
+}
