@@ -189,12 +189,15 @@ func TestCheckAKRefuses(t *testing.T) {
 		t.Fatalf("a good template: %v", err)
 	}
 	for name, edit := range map[string]func(*tpm2.TPMTPublic){
-		"not fixedTPM":    func(p *tpm2.TPMTPublic) { p.ObjectAttributes.FixedTPM = false },
-		"not fixedParent": func(p *tpm2.TPMTPublic) { p.ObjectAttributes.FixedParent = false },
-		"imported":        func(p *tpm2.TPMTPublic) { p.ObjectAttributes.SensitiveDataOrigin = false },
-		"not restricted":  func(p *tpm2.TPMTPublic) { p.ObjectAttributes.Restricted = false },
-		"decrypts":        func(p *tpm2.TPMTPublic) { p.ObjectAttributes.Decrypt = true },
-		"SHA-1 name":      func(p *tpm2.TPMTPublic) { p.NameAlg = tpm2.TPMAlgSHA1 },
+		"not fixedTPM":      func(p *tpm2.TPMTPublic) { p.ObjectAttributes.FixedTPM = false },
+		"not fixedParent":   func(p *tpm2.TPMTPublic) { p.ObjectAttributes.FixedParent = false },
+		"imported":          func(p *tpm2.TPMTPublic) { p.ObjectAttributes.SensitiveDataOrigin = false },
+		"not restricted":    func(p *tpm2.TPMTPublic) { p.ObjectAttributes.Restricted = false },
+		"decrypts":          func(p *tpm2.TPMTPublic) { p.ObjectAttributes.Decrypt = true },
+		"admin with policy": func(p *tpm2.TPMTPublic) { p.ObjectAttributes.AdminWithPolicy = true },
+		"no user auth":      func(p *tpm2.TPMTPublic) { p.ObjectAttributes.UserWithAuth = false },
+		"an auth policy":    func(p *tpm2.TPMTPublic) { p.AuthPolicy = tpm2.TPM2BDigest{Buffer: make([]byte, 32)} },
+		"SHA-1 name":        func(p *tpm2.TPMTPublic) { p.NameAlg = tpm2.TPMAlgSHA1 },
 		"point not on the curve": func(p *tpm2.TPMTPublic) {
 			p.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{X: tpm2.TPM2BECCParameter{Buffer: make([]byte, 32)}, Y: tpm2.TPM2BECCParameter{Buffer: make([]byte, 32)}})
 		},

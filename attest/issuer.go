@@ -47,6 +47,8 @@ func CheckAK(public []byte) (name, point []byte, err error) {
 		return nil, nil, fmt.Errorf("%w: it could have been made or copied outside the TPM (fixedTPM %v, fixedParent %v, sensitiveDataOrigin %v)", ErrAttributes, a.FixedTPM, a.FixedParent, a.SensitiveDataOrigin)
 	case !a.Restricted || !a.SignEncrypt || a.Decrypt:
 		return nil, nil, fmt.Errorf("%w: want a restricted signing key", ErrAttributes)
+	case !a.UserWithAuth || a.AdminWithPolicy || len(pub.AuthPolicy.Buffer) != 0:
+		return nil, nil, fmt.Errorf("%w: want user authorisation and no policy (userWithAuth set, adminWithPolicy clear, empty authPolicy)", ErrAttributes)
 	}
 	params, err := pub.Parameters.ECCDetail()
 	if err != nil {

@@ -47,6 +47,7 @@ type proof struct {
 	status   string
 	mismatch error // a *verifier.DeviceError: genuine activation, other machine
 	match    fingerprint.Result
+	tpmBound bool // the activation carries a credential the server cannot prove
 }
 
 // prove checks that token is an activation this ledger issued, signed by a
@@ -94,6 +95,15 @@ func (l *Ledger) prove(tx *sql.Tx, key *Key, token []byte, current *fingerprint.
 			return nil, err
 		}
 		p.mismatch, p.match = fmt.Errorf("%w: %w", ErrBadActivation, de), de.Result
+	case errors.Is(err, verifier.ErrTPMRequired):
+		// A TPM-bound activation: every check but the TPM's own proof held
+		// (it comes last), and the server cannot ask the device's TPM. A
+		// check-in is recorded; a return needs the device's signed proof.
+		if p.claims, err = activation.ParseClaims(m.Payload); err != nil {
+			return nil, err
+		}
+		p.tpmBound = true
+		p.match = fingerprint.Match(p.claims.Fingerprint, current, p.claims.EffectivePolicy())
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrBadActivation, err)
 	default:
@@ -278,6 +288,11 @@ func (l *Ledger) Return(key *Key, activationToken []byte, current *fingerprint.F
 		if p.mismatch != nil {
 			refusal = p.mismatch
 			return l.flagDuplicate(tx, p, "asked to return its seat from a machine that does not match the activation: "+p.match.Reason())
+		}
+		if p.tpmBound {
+			// Anyone with a copy of the files and the fingerprint could send
+			// this: only the device's TPM key may give a bound seat back.
+			return fmt.Errorf("%w: activation %s is bound to a TPM: return its seat with the device's signed proof (seatkey return)", ErrBadActivation, p.claims.ID)
 		}
 		dev = p.claims.Device
 		return nil

@@ -112,5 +112,23 @@ func (l *Ledger) DecommissionWithProof(proof []byte) (activation.DeviceID, error
 		return dev, fmt.Errorf("%w: dated %s, in the future", ErrBadProof, p.At.Format(time.RFC3339))
 	}
 	copy(dev[:], devID)
+	var status string
+	if err := l.db.QueryRow(`SELECT status FROM devices WHERE id = ?`, devID).Scan(&status); err != nil {
+		return dev, err
+	}
+	if status == "decommissioned" {
+		return dev, fmt.Errorf("%w: %s is already decommissioned", ErrNotActive, dev) // the same proof again
+	}
+	// Only the device's live activation can give its seat back: a proof
+	// signed with the key of a superseded activation (an older AK the TPM
+	// may still hold) would free the seat while the current one works.
+	var reason int
+	switch err := l.db.QueryRow(`SELECT reason FROM revocations WHERE kind = 'activation' AND id = ? AND active = 1`, p.Activation[:]).Scan(&reason); {
+	case err == nil:
+		return dev, fmt.Errorf("%w: activation %s is revoked (%s): only the device's current activation can return its seat", ErrBadProof, p.Activation, license.Reason(reason))
+	case !errors.Is(err, sql.ErrNoRows):
+		return dev, err
+	}
+
 	return dev, l.Decommission(dev)
 }

@@ -209,3 +209,58 @@ func signWithOtherKey(t *testing.T, msg []byte) []byte {
 	}
 	return sig
 }
+
+// A TPM-bound device checks in like any other (the server records it; it
+// cannot ask the device's TPM), but a return without the device's signed
+// proof is refused: a copy of the files must not free a bound seat.
+func TestTPMBoundCheckInAndReturn(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 2, license.Subscription, 0)
+	sock, _ := swtpm.Start(t, swtpm.NewState(t))
+	p := tpmMachine(t, 1, sock)
+	dev := attest.NewDevice(swtpm.Dial(t, sock))
+	res, err := l.Activate(k, attestedRequest(t, tok, p, dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CheckIn(k, res.Token, p.Digest(product), 0); err != nil {
+		t.Fatalf("check-in of a TPM-bound device: %v", err)
+	}
+	if _, err := l.Return(k, res.Token, p.Digest(product)); !errors.Is(err, ErrBadActivation) || !strings.Contains(err.Error(), "signed proof") {
+		t.Fatalf("a return without the proof: %v", err)
+	}
+	if used := seatsUsed(t, l, tok); used != 1 {
+		t.Fatalf("the refused return changed the seats: %d", used)
+	}
+}
+
+// A proof signed with a superseded activation's key (the device asked again
+// and got a new key and activation) frees nothing.
+func TestStaleReturnProofRefused(t *testing.T) {
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 2, license.Subscription, 0)
+	sock, _ := swtpm.Start(t, swtpm.NewState(t))
+	p := tpmMachine(t, 1, sock)
+	dev := attest.NewDevice(swtpm.Dial(t, sock))
+	old, err := l.Activate(k, attestedRequest(t, tok, p, dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Activate(k, attestedRequest(t, tok, p, dev)); err != nil { // the same device again: a new key
+		t.Fatal(err)
+	}
+	oc := activationClaims(t, old.Token)
+	sig, err := dev.Sign(oc.Credential.Handle, activation.ReturnMessage(old.Activation, ledgerNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, _ := (&activation.ReturnProof{Activation: old.Activation, At: ledgerNow, Signature: sig}).Armor()
+	if _, err := l.DecommissionWithProof(proof); !errors.Is(err, ErrBadProof) || !strings.Contains(err.Error(), "superseded") {
+		t.Fatalf("stale proof: %v", err)
+	}
+	if used := seatsUsed(t, l, tok); used != 1 {
+		t.Fatalf("the stale proof freed the seat: %d used", used)
+	}
+}

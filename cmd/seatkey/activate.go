@@ -128,11 +128,16 @@ not stop the others. Exit 1 if any request was refused.`)
 	ledgerPath := ledgerFlag(fs)
 	out := fs.StringP("output", "o", ".", "write activation files to `DIR`")
 	jsonOut := fs.Bool("json", false, "print JSON Lines: one object per request")
+	ekRoots, requireEK := tpmPolicyFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *key == "" || *ledgerPath == "" || fs.NArg() == 0 {
 		return usagef("need --key, --ledger and at least one REQUEST")
+	}
+	tp, err := e.tpmPolicy(*ekRoots, *requireEK)
+	if err != nil {
+		return err
 	}
 	var files []string
 	for _, a := range fs.Args() {
@@ -154,6 +159,7 @@ not stop the others. Exit 1 if any request was refused.`)
 	counts := map[string]int{}
 	failed := 0
 	err = e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
+		l.TPM = tp
 		for _, f := range files {
 			r, name, err := e.activateOne(l, sk, f, *out)
 			if err != nil {

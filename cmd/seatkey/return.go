@@ -16,9 +16,10 @@ func cmdReturn(e *env, args []string) error {
 On a machine whose activation is bound to its TPM (request --attest): gives
 the seat back. The TPM's attestation key signs a statement that this
 activation was given up now, the statement is written to PROOF, and the key
-is deleted from the TPM, so the activation can never verify here again.
-Carry PROOF to the vendor: 'seatkey decommission --proof PROOF' frees the
-seat on the device's own word (SPEC.md section 13).`)
+is deleted from the TPM, so the activation no longer verifies here. Carry
+PROOF to the vendor: 'seatkey decommission --proof PROOF' frees the seat on
+the device's own word and revokes the activation, so the next revocation
+list stops it everywhere (SPEC.md section 13).`)
 	actFile := fs.String("activation", "", "the activation `FILE`")
 	tpm := fs.String("tpm", "", "TPM device or socket `PATH` (default: this machine's)")
 	out := fs.StringP("output", "o", "", "write the return proof to `FILE`")

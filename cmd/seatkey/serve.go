@@ -43,6 +43,7 @@ TLS-terminating proxy.`)
 	window := fs.Duration("duplicate-window", 0, "check-ins from two machines this close are suspected duplicates (default 1h)")
 	grace := fs.Duration("shutdown-grace", server.DefaultShutdownGrace, "longest wait for requests in flight at shutdown")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	ekRoots, requireEK := tpmPolicyFlags(fs)
 	publicURL := fs.String("public-url", "", "the customer portal's address as customers reach it, for emailed sign-in links (default: the listen address)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -68,11 +69,16 @@ TLS-terminating proxy.`)
 	if err != nil {
 		return err
 	}
+	tp, err := e.tpmPolicy(*ekRoots, *requireEK)
+	if err != nil {
+		return err
+	}
 	l, err := e.openLedger(*ledgerPath)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	l.TPM = tp
 	l.Actor = "serve"
 	srv, err := server.New(server.Config{Ledger: l, Key: sk, Vendor: *vendor, Logger: log, Timeout: *timeout, DuplicateWindow: *window})
 	if err != nil {

@@ -1,9 +1,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seatkey/seatkey/internal/swtpm"
 )
@@ -17,12 +26,27 @@ func TestTPMBoundActivationCLI(t *testing.T) {
 	p := func(s string) string { return filepath.Join(dir, s) }
 	sockA, _ := swtpm.Start(t, swtpm.NewState(t))
 	sockB, _ := swtpm.Start(t, swtpm.NewState(t))
+	// A vendor that requires EK certificates from its manufacturers' CAs
+	// refuses this swtpm, whose certificate comes from swtpm's local CA.
+	os.WriteFile(p("roots.pem"), selfSignedCA(t), 0o644)
 	for _, args := range [][]string{
 		{"keygen", "--unencrypted", "-o", p("v")},
 		{"ledger", "init", "--ledger", p("l.db")},
 		{"mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "2",
 			"--expires", "2099-01-01", "--ledger", p("l.db"), "-o", p("l.lic")},
 		{"request", "--license", p("l.lic"), "--root", fixtures + "server", "--tpm", sockA, "--attest", "--label", "rack-1", "-o", p("r.req")},
+	} {
+		if r := runCLI(t, nil, args...); r.code != 0 {
+			t.Fatalf("%s: %+v", args[0], r)
+		}
+	}
+	if r := runCLI(t, nil, "activate", "--key", p("v.key"), "--ledger", p("l.db"), "--ek-roots", p("roots.pem"), "--require-ek-cert", "-o", p("acts"), p("r.req")); r.code != 1 || !strings.Contains(r.stdout, "does not chain to a trusted TPM manufacturer") {
+		t.Fatalf("EK certificate from an unknown CA: %+v", r)
+	}
+	if r := runCLI(t, nil, "activate", "--key", p("v.key"), "--ledger", p("l.db"), "--require-ek-cert", p("r.req")); r.code != 2 {
+		t.Fatalf("--require-ek-cert without roots: %+v", r)
+	}
+	for _, args := range [][]string{
 		{"activate", "--key", p("v.key"), "--ledger", p("l.db"), "-o", p("acts"), p("r.req")},
 	} {
 		if r := runCLI(t, nil, args...); r.code != 0 {
@@ -71,4 +95,20 @@ func TestTPMBoundActivationCLI(t *testing.T) {
 	if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "--tpm", "none", "--attest", "-o", p("x.req")); r.code != 1 || !strings.Contains(r.stderr, "needs the machine's TPM") {
 		t.Fatalf("--attest without a TPM: %+v", r)
 	}
+}
+
+// selfSignedCA is a PEM CA certificate that certifies no TPM.
+func selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Not a TPM maker"}, IsCA: true,
+		BasicConstraintsValid: true, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
