@@ -46,6 +46,16 @@ const auditMigration = `ALTER TABLE events ADD COLUMN prev_hash BLOB;
 		count INTEGER NOT NULL
 	);`
 
+// auditBoundaryMigration records where the chain starts: rows from there on
+// must be sealed, so un-hashing rows (and deleting the head) is noticed, not
+// taken for events from before the audit log.
+const auditBoundaryMigration = `CREATE TABLE audit_boundary (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		sealed_from INTEGER NOT NULL
+	);
+	INSERT INTO audit_boundary (id, sealed_from)
+		SELECT 1, COALESCE((SELECT MIN(id) FROM events WHERE hash IS NOT NULL), (SELECT COALESCE(MAX(id), 0) + 1 FROM events));`
+
 // AuditEntry is one row of the audit log.
 type AuditEntry struct {
 	ID       int64     `json:"id"`
@@ -141,10 +151,14 @@ func (l *Ledger) VerifyAudit() (head AuditHead, unsealed int64, err error) {
 	prev := genesis
 	var last int64
 	var n int64
+	var sealedFrom int64
+	if err := l.db.QueryRow(`SELECT sealed_from FROM audit_boundary WHERE id = 1`).Scan(&sealedFrom); err != nil {
+		return AuditHead{}, 0, &AuditError{Problem: "the record of where the chain starts is missing: " + err.Error()}
+	}
 	err = l.Audit(func(e *AuditEntry) error {
 		if e.Hash == nil {
-			if n > 0 {
-				return &AuditError{Row: e.ID, Problem: "has no hash after sealed rows: inserted by hand"}
+			if n > 0 || e.ID >= sealedFrom {
+				return &AuditError{Row: e.ID, Problem: "has no hash where the chain must be sealed: inserted or unsealed by hand"}
 			}
 			unsealed++
 			last = e.ID

@@ -73,7 +73,8 @@ func TestAuditTamperingDetected(t *testing.T) {
 		{"deleted newest rows", `DELETE FROM events WHERE id >= (SELECT MAX(id) FROM events) - 1`, 0, "newest rows were deleted"},
 		{"reordered rows", `UPDATE events SET id = 9999 WHERE id = 2; UPDATE events SET id = 2 WHERE id = 3; UPDATE events SET id = 3 WHERE id = 9999`, 2, "reordered"},
 		{"row inserted", `INSERT INTO events (id, at, actor, kind, detail, prev_hash, hash) SELECT 1000, at, actor, 'decommissioned', '', hash, hash FROM events WHERE id = (SELECT MAX(id) FROM events)`, 1000, "edited"},
-		{"unhashed row inserted", `INSERT INTO events (id, at, actor, kind, detail) VALUES (1000, 0, 'x', 'decommissioned', '')`, 1000, "inserted by hand"},
+		{"unhashed row inserted", `INSERT INTO events (id, at, actor, kind, detail) VALUES (1000, 0, 'x', 'decommissioned', '')`, 1000, "inserted or unsealed by hand"},
+		{"every row unsealed, edited, the head deleted", `UPDATE events SET hash = NULL, prev_hash = NULL, detail = 'nothing'; DELETE FROM audit_head`, 1, "unsealed by hand"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := auditedLedger(t)

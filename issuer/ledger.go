@@ -208,6 +208,8 @@ var migrations = []string{
 	portalMigration,
 	// 11: devices bound to a TPM must attest again (tpm.go).
 	attestedMigration,
+	// 12: where the audit chain starts (audit.go).
+	auditBoundaryMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -237,8 +238,29 @@ func (l *Ledger) Transfer(key *Key, id license.ID, to, consent string) (*Reissue
 			ON CONFLICT (kind, id) DO UPDATE SET reason = excluded.reason, at = excluded.at, active = 1`, id[:], int(license.ReasonSuperseded), now.Unix()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`UPDATE devices SET status = 'decommissioned' WHERE license_id = ? AND status <> 'decommissioned'`, id[:]); err != nil {
+		rows, err := tx.Query(`SELECT id FROM devices WHERE license_id = ? AND status <> 'decommissioned'`, id[:])
+		if err != nil {
 			return err
+		}
+		var devs []activation.DeviceID
+		for rows.Next() {
+			var d activation.DeviceID
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				rows.Close()
+				return err
+			}
+			copy(d[:], b)
+			devs = append(devs, d)
+		}
+		rows.Close()
+		for _, d := range devs {
+			if _, err := tx.Exec(`UPDATE devices SET status = 'decommissioned', overage = 0, migration_until = NULL WHERE id = ?`, d[:]); err != nil {
+				return err
+			}
+			if err := l.revokeLiveActivations(tx, d); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(`INSERT INTO transfers (at, actor, from_license, to_license, from_customer, to_customer, consent) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			now.Unix(), l.Actor, id[:], c.ID[:], old.Customer, to, consent); err != nil {

@@ -59,6 +59,14 @@ func (l *Ledger) AddRelease(product string, v license.Version, released time.Tim
 				return fmt.Errorf("%w: %s %s (released %s)", ErrReleaseExists, product, r.Version, r.Released.Format(time.DateOnly))
 			}
 		}
+		// A release may not be dated before a lower version of its own major:
+		// backdating would get round the legacy rule and upgrade protection.
+		for _, r := range rs {
+			if r.Version.Major == v.Major && r.Version.Compare(v) < 0 && released.Before(r.Released) {
+				return fmt.Errorf("%w: %s %s dated %s, before %s (released %s)", ErrReleaseOutOfTurn, product, v,
+					released.Format(time.DateOnly), r.Version, r.Released.Format(time.DateOnly))
+			}
+		}
 		if v.Pre == "" && isLegacy(rs, v.Major, released) && !hasMinor(rs, v.Major, v.Minor) {
 			newer := newerMajors(rs, v.Major, released)
 			return fmt.Errorf("%w: %s %d.x is legacy since %d.x and %d.x came out; %s would be a new minor release (only patches of released minors are allowed)",

@@ -50,6 +50,10 @@ func TestReleaseCatalogAndLegacy(t *testing.T) {
 	if err := add("11.1.0", "2025-03-02"); !errors.Is(err, ErrReleaseExists) {
 		t.Fatalf("the same release twice: %v", err)
 	}
+	// Backdating a new minor of legacy 10.x to before 12.x came out is refused.
+	if err := add("10.3.0", "2024-04-01"); !errors.Is(err, ErrReleaseOutOfTurn) {
+		t.Fatalf("a backdated minor release of a legacy major: %v", err)
+	}
 	// Pre-releases of newer majors make nothing legacy.
 	if err := add("13.0.0-beta.1", "2025-04-01"); err != nil {
 		t.Fatal(err)
