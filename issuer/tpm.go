@@ -11,7 +11,6 @@ import (
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/attest"
 	"github.com/seatkey/seatkey/fingerprint"
-	"github.com/seatkey/seatkey/internal/cose"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -94,11 +93,7 @@ func (l *Ledger) DecommissionWithProof(proof []byte) (activation.DeviceID, error
 	} else if err != nil {
 		return dev, err
 	}
-	m, err := cose.Parse(tok, license.MaxTokenSize)
-	if err != nil {
-		return dev, err
-	}
-	c, err := activation.ParseClaims(m.Payload)
+	c, _, _, err := activation.Inspect(tok) // issued and recorded by this ledger
 	if err != nil {
 		return dev, fmt.Errorf("ledger: stored activation %s: %w", p.Activation, err)
 	}

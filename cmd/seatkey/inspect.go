@@ -56,25 +56,12 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 		}
 		fmt.Fprintf(e.stdout, "type       private key (Ed25519)\nkid        %s\nencrypted  %v\n", id, enc)
 	case "ACTIVATION":
-		raw, err := license.Decode(license.TypeActivation, b)
+		c, kid, size, err := activation.Inspect(b)
 		if err != nil {
 			return err
 		}
-		m, err := cose.Parse(raw, license.MaxTokenSize)
-		if err != nil {
-			return err
-		}
-		if m.Type != license.TypeActivation {
-			return fmt.Errorf("%w: %q", license.ErrWrongType, m.Type)
-		}
-		c, err := activation.ParseClaims(m.Payload)
-		if err != nil {
-			return err
-		}
-		var kid license.KeyID
-		copy(kid[:], m.KID)
 		j := map[string]any{"type": "activation", "id": c.ID, "kid": kid, "license": c.License, "device": c.Device, "issued_at": c.IssuedAt,
-			"overage": c.Overage, "failover": c.Failover, "components": componentNames(c.Fingerprint), "threshold_percent": c.EffectivePolicy().Threshold, "size": len(raw)}
+			"overage": c.Overage, "failover": c.Failover, "components": componentNames(c.Fingerprint), "threshold_percent": c.EffectivePolicy().Threshold, "size": size}
 		if !c.Expires.IsZero() {
 			j["expires"] = c.Expires
 		}
@@ -92,7 +79,7 @@ request, a fingerprint or a revocation list. A license is not verified here: use
 			exp = through(c.Expires)
 		}
 		fmt.Fprintf(e.stdout, "type        activation (not verified)\nid          %s\nkid         %s\nlicense     %s\ndevice      %s\nissued      %s\nexpires     %s\noverage     %v\nfailover    %v\ncomponents  %s\ncredential  %s\nsize        %d bytes\n",
-			c.ID, kid, c.License, c.Device, c.IssuedAt.Format(time.RFC3339), exp, c.Overage, c.Failover, strings.Join(componentNames(c.Fingerprint), ", "), credential, len(raw))
+			c.ID, kid, c.License, c.Device, c.IssuedAt.Format(time.RFC3339), exp, c.Overage, c.Failover, strings.Join(componentNames(c.Fingerprint), ", "), credential, size)
 	case "ACTIVATION REQUEST":
 		r, err := activation.ParseRequest(b)
 		if err != nil {

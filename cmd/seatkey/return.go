@@ -6,8 +6,6 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/attest"
-	"github.com/seatkey/seatkey/internal/cose"
-	"github.com/seatkey/seatkey/license"
 	"github.com/seatkey/seatkey/machine"
 )
 
@@ -34,15 +32,7 @@ list stops it everywhere (SPEC.md section 13).`)
 	if err != nil {
 		return err
 	}
-	raw, err := license.Decode(license.TypeActivation, b)
-	if err != nil {
-		return err
-	}
-	m, err := cose.Parse(raw, license.MaxTokenSize)
-	if err != nil {
-		return err
-	}
-	c, err := activation.ParseClaims(m.Payload)
+	c, _, _, err := activation.Inspect(b)
 	if err != nil {
 		return err
 	}
