@@ -56,6 +56,37 @@ func attestedRequest(t *testing.T, tok []byte, p *fingerprint.Profile, d *attest
 	return b
 }
 
+// tpmRig is a ledger, a license of the given seats and synthetic machine 1
+// whose TPM is a fresh swtpm: the setup every TPM-bound ledger test shares.
+type tpmRig struct {
+	l   *Ledger
+	k   *Key
+	tok []byte
+	p   *fingerprint.Profile
+	dev *attest.Device
+}
+
+func newTPMRig(t *testing.T, seats int) *tpmRig {
+	t.Helper()
+	l, _ := newLedger(t)
+	k := testIssuerKey(t)
+	sock, _ := swtpm.Start(t, swtpm.NewState(t))
+	// The fingerprint's TPM component is read (and the connection closed)
+	// before the attestation opens its own: swtpm serves one at a time.
+	p := tpmMachine(t, 1, sock)
+	return &tpmRig{l: l, k: k, tok: mintFor(t, k, "Globex", seats, license.Subscription, 0), p: p, dev: attest.NewDevice(swtpm.Dial(t, sock))}
+}
+
+// activate activates the rig's machine with a fresh attestation.
+func (r *tpmRig) activate(t *testing.T) *Result {
+	t.Helper()
+	res, err := r.l.Activate(r.k, attestedRequest(t, r.tok, r.p, r.dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // TPM proof of possession end to end (SPEC.md 13) against real software
 // TPMs: the activated machine verifies with its TPM; the same activation on
 // a second TPM, without a TPM, or after a TPM clear is refused with the
@@ -121,12 +152,8 @@ func TestTPMBoundActivation(t *testing.T) {
 // a configured manufacturer CA is refused; swtpm's local CA stands in for
 // a manufacturer.
 func TestTPMEKCertificatePolicy(t *testing.T) {
-	l, _ := newLedger(t)
-	k := testIssuerKey(t)
-	tok := mintFor(t, k, "Globex", 3, license.Subscription, 0)
-	sock, _ := swtpm.Start(t, swtpm.NewState(t))
-	p := tpmMachine(t, 1, sock)
-	dev := attest.NewDevice(swtpm.Dial(t, sock))
+	r := newTPMRig(t, 3)
+	l, k, tok, p, dev := r.l, r.k, r.tok, r.p, r.dev
 	l.Now = time.Now // swtpm's certificates are issued now; the check uses the ledger's clock
 	l.TPM = TPMPolicy{EKRoots: x509.NewCertPool(), RequireEKCert: true}
 	if _, err := l.Activate(k, attestedRequest(t, tok, p, dev)); !errors.Is(err, ErrAttestation) || !errors.Is(err, attest.ErrEKCert) {
@@ -142,16 +169,9 @@ func TestTPMEKCertificatePolicy(t *testing.T) {
 // signed it; a device bound to its TPM cannot be activated again without
 // attesting (a faked fingerprint would otherwise get an unbound activation).
 func TestReturnProofAndNoDowngrade(t *testing.T) {
-	l, _ := newLedger(t)
-	k := testIssuerKey(t)
-	tok := mintFor(t, k, "Globex", 3, license.Subscription, 0)
-	sock, _ := swtpm.Start(t, swtpm.NewState(t))
-	p := tpmMachine(t, 1, sock)
-	dev := attest.NewDevice(swtpm.Dial(t, sock))
-	res, err := l.Activate(k, attestedRequest(t, tok, p, dev))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTPMRig(t, 3)
+	l, k, tok, p, dev := r.l, r.k, r.tok, r.p, r.dev
+	res := r.activate(t)
 	// The same device asking again without attestation: refused.
 	if _, err := l.Activate(k, requestFor(t, tok, p, "faked", false)); !errors.Is(err, ErrAttestation) || !strings.Contains(err.Error(), "attest again") {
 		t.Fatalf("un-attested request for an attested device: %v", err)
@@ -214,16 +234,9 @@ func signWithOtherKey(t *testing.T, msg []byte) []byte {
 // cannot ask the device's TPM), but a return without the device's signed
 // proof is refused: a copy of the files must not free a bound seat.
 func TestTPMBoundCheckInAndReturn(t *testing.T) {
-	l, _ := newLedger(t)
-	k := testIssuerKey(t)
-	tok := mintFor(t, k, "Globex", 2, license.Subscription, 0)
-	sock, _ := swtpm.Start(t, swtpm.NewState(t))
-	p := tpmMachine(t, 1, sock)
-	dev := attest.NewDevice(swtpm.Dial(t, sock))
-	res, err := l.Activate(k, attestedRequest(t, tok, p, dev))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTPMRig(t, 2)
+	l, k, tok, p := r.l, r.k, r.tok, r.p
+	res := r.activate(t)
 	if _, err := l.CheckIn(k, res.Token, p.Digest(product), 0); err != nil {
 		t.Fatalf("check-in of a TPM-bound device: %v", err)
 	}
@@ -238,16 +251,9 @@ func TestTPMBoundCheckInAndReturn(t *testing.T) {
 // A proof signed with a superseded activation's key (the device asked again
 // and got a new key and activation) frees nothing.
 func TestStaleReturnProofRefused(t *testing.T) {
-	l, _ := newLedger(t)
-	k := testIssuerKey(t)
-	tok := mintFor(t, k, "Globex", 2, license.Subscription, 0)
-	sock, _ := swtpm.Start(t, swtpm.NewState(t))
-	p := tpmMachine(t, 1, sock)
-	dev := attest.NewDevice(swtpm.Dial(t, sock))
-	old, err := l.Activate(k, attestedRequest(t, tok, p, dev))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTPMRig(t, 2)
+	l, k, tok, p, dev := r.l, r.k, r.tok, r.p, r.dev
+	old := r.activate(t)
 	if _, err := l.Activate(k, attestedRequest(t, tok, p, dev)); err != nil { // the same device again: a new key
 		t.Fatal(err)
 	}
