@@ -97,12 +97,9 @@ func (l *Ledger) appendEvent(tx *sql.Tx, kind string, customer int64, lic, dev [
 		return err
 	}
 	e := &AuditEntry{At: l.now(), Actor: l.Actor, Kind: kind, Customer: customer, License: lic, Device: dev, Detail: detail}
-	res, err := tx.Exec(`INSERT INTO events (at, actor, kind, customer_id, license_id, device_id, detail, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.At.Unix(), e.Actor, kind, customer, lic, dev, detail, prev)
-	if err != nil {
-		return err
-	}
-	if e.ID, err = res.LastInsertId(); err != nil {
+	if err := tx.QueryRow(`INSERT INTO events (id, at, actor, kind, customer_id, license_id, device_id, detail, prev_hash)
+		VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.At.Unix(), e.Actor, kind, customer, lic, dev, detail, prev).Scan(&e.ID); err != nil {
 		return err
 	}
 	h := entryHash(prev, e)

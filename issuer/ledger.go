@@ -48,6 +48,7 @@ var (
 // database/sql in portable SQL; OpenLedger opens the embedded SQLite store.
 type Ledger struct {
 	db *sql.DB
+	pg bool // PostgreSQL (postgres.go), not SQLite
 	// Actor is recorded with every change ("cli", a user name, a service).
 	Actor string
 	// RecommissionLimit is how many recommissions a customer may make before
@@ -212,9 +213,14 @@ var migrations = []string{
 	auditBoundaryMigration,
 }
 
-// OpenLedger opens the existing SQLite ledger at path and brings its schema
-// up to date. A missing file is ErrNoLedger: CreateLedger makes a new one.
+// OpenLedger opens an existing ledger and brings its schema up to date:
+// an SQLite file at path, or the PostgreSQL database a postgres:// URL names
+// (IsPostgres). A missing file, or a database without a ledger's schema, is
+// ErrNoLedger: CreateLedger makes a new one.
 func OpenLedger(path string) (*Ledger, error) {
+	if IsPostgres(path) {
+		return openPostgresLedger(path, false)
+	}
 	if err := ledgerExists(path); err != nil {
 		return nil, err
 	}
@@ -228,10 +234,40 @@ func OpenLedger(path string) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Ledger{db: db, Actor: "seatkey", RecommissionLimit: DefaultRecommissionLimit, NotifyAt: DefaultNotifyAt, Now: time.Now}
+	l := ledgerOn(db, false)
 	if err := l.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return l, nil
+}
+
+func ledgerOn(db *sql.DB, pg bool) *Ledger {
+	return &Ledger{db: db, pg: pg, Actor: "seatkey", RecommissionLimit: DefaultRecommissionLimit, NotifyAt: DefaultNotifyAt, Now: time.Now}
+}
+
+// openPostgresLedger opens the ledger in a PostgreSQL database; create
+// makes its schema in a database that has none (and refuses one that has).
+func openPostgresLedger(dsn string, create bool) (*Ledger, error) {
+	db, err := openPostgres(dsn)
+	if err != nil {
+		return nil, err
+	}
+	l := ledgerOn(db, true)
+	var n int
+	err = db.QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`).Scan(&n)
+	switch {
+	case err != nil:
+	case n == 0 && !create:
+		err = fmt.Errorf("%w: the database has no ledger schema (seatkey ledger init makes one)", ErrNoLedger)
+	case n > 0 && create:
+		err = fmt.Errorf("%w: the database already holds a ledger", ErrLedgerExists)
+	default:
+		err = l.migrate()
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger %s: %w", RedactDSN(dsn), err)
 	}
 	return l, nil
 }
@@ -246,7 +282,7 @@ func (l *Ledger) migrate() error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return err
 	}
 	var have int
@@ -257,7 +293,11 @@ func (l *Ledger) migrate() error {
 		return fmt.Errorf("%w: version %d, this program knows %d", ErrLedgerSchema, have, len(migrations))
 	}
 	for v := have + 1; v <= len(migrations); v++ {
-		if _, err := tx.Exec(migrations[v-1]); err != nil {
+		m := migrations[v-1]
+		if l.pg {
+			m = pgDDL(m)
+		}
+		if _, err := tx.Exec(m); err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
 		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {

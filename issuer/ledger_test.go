@@ -13,6 +13,7 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/pgtest"
 	"github.com/seatkey/seatkey/internal/testhw"
 	"github.com/seatkey/seatkey/license"
 	"github.com/seatkey/seatkey/machine"
@@ -23,9 +24,19 @@ var ledgerNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 const product = "ledgerpro"
 
+// newLedger makes an empty ledger for a test: an SQLite file, or in the
+// PostgreSQL run (TestSuiteOnPostgres) a new PostgreSQL database.
 func newLedger(t testing.TB) (*Ledger, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ledger.db")
+	if onPostgres {
+		path = pgtest.Need(t).NewDatabase(t)
+	}
+	return newLedgerOn(t, path)
+}
+
+func newLedgerOn(t testing.TB, path string) (*Ledger, string) {
+	t.Helper()
 	l, err := CreateLedger(path)
 	if err != nil {
 		t.Fatal(err)

@@ -194,7 +194,7 @@ func (l *Ledger) Sweep() ([]SweepAction, error) {
 			}
 			out = append(out, SweepAction{License: r.lic, Action: "flagged", Detail: "migration grace ended " + ended + "; deadline " + dl})
 		}
-		due, err := scan(`SELECT l.id, x'', c.id, c.contact, l.flag_deadline, l.fraud_notice FROM licenses l JOIN customers c ON c.id = l.customer_id
+		due, err := scan(`SELECT l.id, NULL, c.id, c.contact, l.flag_deadline, l.fraud_notice FROM licenses l JOIN customers c ON c.id = l.customer_id
 			WHERE l.flagged_at IS NOT NULL AND l.disabled_at IS NULL AND l.flag_deadline <= ? ORDER BY l.id`, now)
 		if err != nil {
 			return err

@@ -27,7 +27,13 @@ var (
 // CreateLedger creates a new, empty ledger at path (mode 0600; SQLite gives
 // its journal files the same mode), refusing a path where anything exists,
 // and opens it.
+//
+// A postgres:// URL names a database that must exist, and be empty of any
+// ledger: CreateLedger makes the ledger's schema in it.
 func CreateLedger(path string) (*Ledger, error) {
+	if IsPostgres(path) {
+		return openPostgresLedger(path, true)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w: %s", ErrLedgerExists, path)

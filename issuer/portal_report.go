@@ -40,7 +40,7 @@ func (l *Ledger) PortalLicenses(f Filter) ([]PortalLicense, error) {
 	w, args := f.where()
 	rows, err := l.db.Query(`SELECT l.id, c.name, c.contact, c.suspended, l.product, l.edition, l.kind, l.seats, l.failover, l.expires, l.upgrades_until,
 		l.overage_allowed, l.overage_price_cents, `+seatsSQL+`, `+failoversSQL+`, `+billedSQL+`, `+billedSQL+` * l.overage_price_cents
-		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id ORDER BY c.name, l.id`, args...)
+		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id, c.id ORDER BY c.name, l.id`, args...)
 	if err != nil {
 		return nil, err
 	}

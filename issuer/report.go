@@ -99,7 +99,7 @@ func (l *Ledger) Summaries(f Filter) ([]Summary, error) {
 	w, args := f.where()
 	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.seats, c.suspended, `+seatsSQL+`, `+billedSQL+`, `+billedSQL+` * l.overage_price_cents,
 		COALESCE(MAX(CASE WHEN d.status <> 'decommissioned' THEN d.migration_until END), 0), COALESCE(l.flagged_at, 0), COALESCE(l.flag_deadline, 0), COALESCE(l.disabled_at, 0)
-		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id ORDER BY l.id`, args...)
+		FROM licenses l JOIN customers c ON c.id = l.customer_id LEFT JOIN devices d ON d.license_id = l.id`+w+` GROUP BY l.id, c.id ORDER BY l.id`, args...)
 	if err != nil {
 		return nil, err
 	}

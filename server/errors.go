@@ -105,6 +105,9 @@ func classify(err error) (*Error, bool) {
 			return apiError(r.status, r.code, err.Error()), true
 		}
 	}
+	if issuer.IsUnavailable(err) {
+		return apiError(http.StatusServiceUnavailable, "unavailable", "the ledger's database cannot be reached; retrying is safe"), false
+	}
 	return apiError(http.StatusInternalServerError, "internal", "internal error; the server log has the details under this request's ID"), false
 }
 
@@ -125,6 +128,9 @@ func writeJSONError(w http.ResponseWriter, ae *Error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Length")
+	if ae.Code == "unavailable" {
+		h.Set("Retry-After", "1")
+	}
 	w.WriteHeader(ae.Status)
 	json.NewEncoder(w).Encode(struct {
 		Error *Error `json:"error"`
