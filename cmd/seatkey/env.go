@@ -76,7 +76,7 @@ func (e *env) openLedger(path string) (*issuer.Ledger, error) {
 	}
 	l, err := issuer.OpenLedger(path)
 	if errors.Is(err, issuer.ErrNoLedger) {
-		return nil, fmt.Errorf("%w (create one with 'seatkey ledger init --ledger %s')", err, path)
+		return nil, fmt.Errorf("%w (create one with 'seatkey ledger init --ledger %s')", err, issuer.RedactDSN(path))
 	}
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func (e *env) loadKey(path, passFile string) (*issuer.Key, error) {
 // Flags several commands share, spelled and documented once.
 
 func ledgerFlag(fs *pflag.FlagSet) *string {
-	return fs.String("ledger", "", "ledger database `FILE` (made by 'seatkey ledger init')")
+	return fs.String("ledger", "", "ledger: an SQLite `FILE` or a postgres:// URL (made by 'seatkey ledger init'; a password comes from $PGPASSWORD or ~/.pgpass)")
 }
 
 func forceFlag(fs *pflag.FlagSet) *bool {

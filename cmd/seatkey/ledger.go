@@ -18,8 +18,13 @@ func cmdLedger(e *env, args []string) error {
 'seatkey ledger init' creates a new, empty ledger (an SQLite file, mode 0600)
 and refuses a path where anything exists. Every other command opens an
 existing ledger only, so a mistyped --ledger is an error rather than a new,
-empty ledger.`)
-	ledgerPath := fs.String("ledger", "", "the new ledger database `FILE`")
+empty ledger.
+
+A postgres:// URL names an existing PostgreSQL database, which init gives
+the ledger's schema (it refuses a database that already holds one). Leave
+the password out of the URL, which others can read in the process list:
+the driver takes it from $PGPASSWORD or ~/.pgpass.`)
+	ledgerPath := ledgerFlag(fs)
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -38,7 +43,11 @@ empty ledger.`)
 		return err
 	}
 	if *jsonOut {
-		return e.printJSON(map[string]any{"ledger": *ledgerPath, "created": true})
+		return e.printJSON(map[string]any{"ledger": issuer.RedactDSN(*ledgerPath), "created": true})
+	}
+	if issuer.IsPostgres(*ledgerPath) {
+		fmt.Fprintf(e.stderr, "created ledger in %s\n", esc(issuer.RedactDSN(*ledgerPath)))
+		return nil
 	}
 	fmt.Fprintf(e.stderr, "created ledger %s (mode 0600)\n", esc(*ledgerPath))
 	return nil

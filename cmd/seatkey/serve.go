@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/portal"
 	"github.com/seatkey/seatkey/server"
 )
@@ -31,8 +32,9 @@ their seat and fetch the latest revocation list; vendors use API tokens made
 with 'seatkey token create'. Logs are structured (one line per request) on
 standard error. SIGINT or SIGTERM stops accepting and lets requests in flight
 finish. Without --tls-cert, serve plain HTTP only on loopback or behind a
-TLS-terminating proxy.`)
-	ledgerPath := fs.String("ledger", "", "ledger database `FILE`")
+TLS-terminating proxy. Several instances may serve one PostgreSQL ledger
+(--ledger postgres://...): they never oversell a seat.`)
+	ledgerPath := ledgerFlag(fs)
 	key := fs.String("key", "", "signing key `FILE`")
 	passFile := fs.String("passphrase-file", "", "passphrase `FILE` (or $SEATKEY_PASSPHRASE)")
 	listen := fs.String("listen", "127.0.0.1:8080", "listen on `ADDR`")
@@ -50,9 +52,6 @@ TLS-terminating proxy.`)
 	}
 	if *key == "" || *ledgerPath == "" || fs.NArg() != 0 {
 		return usagef("need --ledger and --key")
-	}
-	if strings.HasPrefix(*ledgerPath, "postgres://") || strings.HasPrefix(*ledgerPath, "postgresql://") {
-		return usagef("PostgreSQL ledgers are not implemented yet: --ledger takes an SQLite file")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -96,7 +95,7 @@ TLS-terminating proxy.`)
 	}
 	ctx, stop := serveContext()
 	defer stop()
-	log.Info("listening", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "key", sk.ID().String(), "ledger", *ledgerPath)
+	log.Info("listening", "url", fmt.Sprintf("%s://%s", scheme, ln.Addr()), "key", sk.ID().String(), "ledger", issuer.RedactDSN(*ledgerPath))
 	start := time.Now()
 	base := *publicURL
 	if base == "" {

@@ -25,6 +25,12 @@ import (
 // startServe runs the seatkey binary's serve on addr and returns the
 // process and its URL once it listens.
 func startServe(t *testing.T, bin, db, key, addr string) (*exec.Cmd, string) {
+	cmd, url, _ := startServeLog(t, bin, db, key, addr)
+	return cmd, url
+}
+
+// startServeLog is startServe that also keeps the server's log.
+func startServeLog(t *testing.T, bin, db, key, addr string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--ledger", db, "--key", key, "--listen", addr)
 	stderr, _ := cmd.StderrPipe()
@@ -32,24 +38,27 @@ func startServe(t *testing.T, bin, db, key, addr string) (*exec.Cmd, string) {
 		t.Fatal(err)
 	}
 	urls := make(chan string, 1)
+	log := &syncBuffer{}
 	go func() {
 		re := regexp.MustCompile(`url=(http://\S+)`)
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
+			fmt.Fprintln(log, sc.Text())
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				urls <- m[1]
 			}
 		}
-		io.Copy(io.Discard, stderr)
+		io.Copy(log, stderr)
 	}()
 	select {
 	case u := <-urls:
-		return cmd, u
+		return cmd, u, log
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("seatkey serve did not start")
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 // The server is killed with SIGKILL in the middle of a burst of online

@@ -150,8 +150,11 @@ func TestServeCLI(t *testing.T) {
 	if log := stderr.String(); !strings.Contains(log, "route=\"POST /v1/activations\" status=201") || strings.Contains(log, secret) {
 		t.Fatalf("log: %s", log)
 	}
-	if r := runCLI(t, nil, "serve", "--ledger", "postgres://localhost/seatkey", "--key", p("v.key")); r.code != 2 || !strings.Contains(r.stderr, "not implemented") {
-		t.Fatalf("postgres DSN: %+v", r)
+	// A PostgreSQL ledger that cannot be reached: refused at start, and the
+	// password in the URL is not repeated.
+	if r := runCLI(t, nil, "serve", "--ledger", "postgres://seatkey:hunter2@127.0.0.1:1/seatkey?connect_timeout=2", "--key", p("v.key")); r.code != 1 ||
+		!strings.Contains(r.stderr, "127.0.0.1:1") || strings.Contains(r.stderr+r.stdout, "hunter2") {
+		t.Fatalf("unreachable postgres DSN: %+v", r)
 	}
 	if _, err := os.Stat("postgres:"); err == nil {
 		t.Fatal("a postgres DSN created a file")

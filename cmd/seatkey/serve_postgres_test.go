@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/client"
+	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/pgtest"
+	"github.com/seatkey/seatkey/issuer"
+	"github.com/seatkey/seatkey/license"
+)
+
+// balancer is a TCP load balancer on loopback, as a vendor puts in front of
+// several instances: each connection goes to the next backend in turn, or
+// to the one after it if that one refuses.
+type balancer struct {
+	ln       net.Listener
+	backends []string
+	next     atomic.Int64
+	served   []atomic.Int64 // connections per backend
+}
+
+func newBalancer(t *testing.T, backends ...string) *balancer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &balancer{ln: ln, backends: backends, served: make([]atomic.Int64, len(backends))}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.proxy(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return b
+}
+
+func (b *balancer) proxy(c net.Conn) {
+	defer c.Close()
+	first := int(b.next.Add(1))
+	for i := range b.backends {
+		j := (first + i) % len(b.backends)
+		up, err := net.DialTimeout("tcp", b.backends[j], time.Second)
+		if err != nil {
+			continue
+		}
+		b.served[j].Add(1)
+		done := make(chan struct{}, 2)
+		go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+		go func() { io.Copy(c, up); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+		<-done
+		<-done
+		up.Close()
+		return
+	}
+}
+
+// Two seatkey serve instances on one PostgreSQL ledger behind a balancer,
+// 60 devices activating against 40 seats. In the middle of the load one
+// instance is killed with SIGKILL (it is not started again) and then the
+// database is restarted. Every client's retries complete; afterwards every
+// seat is accounted for exactly once: each client that was granted a seat
+// holds a device the ledger has, the ledger has no device no client was
+// given, no seat is oversold, and the audit chain written by both instances
+// verifies.
+func TestServeTwoInstancesOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the seatkey binary and runs two instances on a PostgreSQL server")
+	}
+	if err := pgtest.Available(); err != nil {
+		pgtest.SkipOrFail(t, err)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not found: cannot build the seatkey binary")
+	}
+	pg, err := pgtest.Start() // its own server: this test restarts it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	dsn := pg.NewDatabase(t)
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "seatkey")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "ledger", "init", "--ledger", dsn).CombinedOutput(); err != nil {
+		t.Fatalf("ledger init: %v\n%s", err, out)
+	}
+	keyPath := filepath.Join(dir, "v")
+	key, _ := issuer.GenerateKey()
+	if err := issuer.WriteKeyFiles(keyPath, key, nil, issuer.DefaultKDF); err != nil {
+		t.Fatal(err)
+	}
+	const clients, seats = 60, 40
+	lic, _ := key.Mint(license.Claims{Vendor: "Acme", Customer: "Globex", Product: "ledgerpro", Edition: "pro", Seats: seats,
+		Kind: license.Subscription, IssuedAt: time.Now().Add(-time.Hour), Expires: time.Now().AddDate(1, 0, 0)})
+	l, err := issuer.OpenLedger(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RecordLicense(key, lic, issuer.LicensePolicy{MigrationGrace: -1}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	a, urlA := startServe(t, bin, dsn, keyPath+".key", "127.0.0.1:0")
+	b, urlB, logB := startServeLog(t, bin, dsn, keyPath+".key", "127.0.0.1:0")
+	defer func() { b.Process.Kill(); b.Wait() }()
+	lb := newBalancer(t, urlA[len("http://"):], urlB[len("http://"):])
+
+	var sent atomic.Int32
+	devices := make([]string, clients)
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		p := &fingerprint.Profile{}
+		p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", i))
+		p.Set(fingerprint.BoardSerial, fmt.Sprintf("BRD%07d", i))
+		p.Set(fingerprint.SystemSerial, fmt.Sprintf("SVC%05d", i))
+		p.Set(fingerprint.Disks, fmt.Sprintf("wwn:0x5002%012x", i))
+		req, err := activation.NewRequest(lic, p.Digest("ledgerpro"), fmt.Sprintf("host-%d", i), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each device is its own machine, with its own connections.
+		c := &client.Client{BaseURL: "http://" + lb.ln.Addr().String(), HTTP: &http.Client{Transport: &http.Transport{}},
+			Attempts: 300, Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 25 * time.Millisecond) // spread over both faults
+			sent.Add(1)
+			act, err := c.Activate(context.Background(), req)
+			if err == nil {
+				devices[i] = act.Device
+			}
+			errs[i] = err
+		}()
+	}
+	for sent.Load() < clients/3 {
+		time.Sleep(time.Millisecond)
+	}
+	a.Process.Kill() // SIGKILL: requests in flight on this instance are cut
+	a.Wait()
+	killedAt := sent.Load()
+	for sent.Load() < clients*2/3 {
+		time.Sleep(time.Millisecond)
+	}
+	restartedAt := sent.Load()
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	granted := map[string]bool{}
+	refused := 0
+	for i, err := range errs {
+		var ae *client.Error
+		switch {
+		case err == nil:
+			if granted[devices[i]] {
+				t.Errorf("two clients got device %s", devices[i])
+			}
+			granted[devices[i]] = true
+		case errors.As(err, &ae) && ae.Code == "seats_exhausted":
+			refused++
+		default:
+			t.Errorf("client %d: %v", i, err)
+		}
+	}
+	l, err = issuer.OpenLedger(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	inLedger := 0
+	l.EachDevice(issuer.Filter{}, func(d *issuer.Device) error {
+		inLedger++
+		if !granted[d.ID.String()] {
+			t.Errorf("device %s holds a seat no client was given", d.ID)
+		}
+		return nil
+	})
+	if inLedger != len(granted) || len(granted) != seats || refused != clients-seats {
+		t.Fatalf("%d devices in the ledger, %d granted, %d refused (seats %d, clients %d)", inLedger, len(granted), refused, seats, clients)
+	}
+	if _, _, err := l.VerifyAudit(); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	if lb.served[0].Load() == 0 || lb.served[1].Load() == 0 {
+		t.Fatalf("both instances must have served: %d and %d connections", lb.served[0].Load(), lb.served[1].Load())
+	}
+	// While the database restarted, B answered 503 unavailable (and the
+	// clients retried), never 500.
+	log := logB.String()
+	unavailable, internal := strings.Count(log, "status=503"), strings.Count(log, "status=500")
+	if internal != 0 {
+		t.Errorf("instance B answered 500 %d times:\n%s", internal, log)
+	}
+	t.Logf("instance A killed when %d of %d clients had sent, the database restarted at %d; connections A %d, B %d; B answered 503 %d times; all completed: %d granted, %d seats_exhausted",
+		killedAt, clients, restartedAt, lb.served[0].Load(), lb.served[1].Load(), unavailable, len(granted), refused)
+}
