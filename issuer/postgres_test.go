@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,36 +22,12 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // onPostgres: this run of the test binary makes every test ledger
 // (newLedger) in a new PostgreSQL database instead of an SQLite file.
-var onPostgres = os.Getenv("SEATKEY_TEST_LEDGER") == "postgres"
+var onPostgres = pgtest.OnPostgres()
 
 // TestSuiteOnPostgres runs this package's whole test suite again, every
 // ledger in a real PostgreSQL database (a throwaway server, internal/pgtest):
 // the same rules, refusals and reports on both stores.
-func TestSuiteOnPostgres(t *testing.T) {
-	if onPostgres {
-		t.Skip("this is the PostgreSQL run")
-	}
-	if err := pgtest.Available(); err != nil {
-		pgtest.SkipOrFail(t, err)
-	}
-	args := []string{"-test.count=1", "-test.skip=^TestSuiteOnPostgres$"}
-	if testing.Short() {
-		args = append(args, "-test.short")
-	}
-	if testing.Verbose() {
-		args = append(args, "-test.v")
-	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "SEATKEY_TEST_LEDGER=postgres")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the suite on PostgreSQL failed: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "PASS") {
-		t.Fatalf("the suite on PostgreSQL printed no PASS:\n%s", out)
-	}
-	t.Logf("the suite on PostgreSQL: %s", strings.TrimSpace(string(out)))
-}
+func TestSuiteOnPostgres(t *testing.T) { pgtest.RerunOnPostgres(t) }
 
 func TestRebind(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -28,7 +27,7 @@ func TestActivateOnlineGivesTheOfflineBytes(t *testing.T) {
 	// The body is what 'seatkey activate' writes to the .act file.
 	var stored []byte
 	actID, _ := activation.ParseID(r.header.Get("Seatkey-Activation"))
-	db, _ := sql.Open("sqlite", "file:"+f.dbPath+"?mode=ro")
+	db := f.rawDB()
 	defer db.Close()
 	if err := db.QueryRow(`SELECT token FROM activations WHERE id = ?`, actID[:]).Scan(&stored); err != nil {
 		t.Fatal(err)

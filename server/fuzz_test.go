@@ -1,7 +1,6 @@
 package server
 
 import (
-	"database/sql"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,7 @@ import (
 )
 
 // fuzzLedgerState is a cheap fingerprint of what a device endpoint can change.
-func fuzzLedgerState(t *testing.T, db *sql.DB) string {
+func fuzzLedgerState(t *testing.T, db rawDB) string {
 	var s string
 	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM devices) || '/' || (SELECT COUNT(*) FROM activations) || '/' ||
 		(SELECT COUNT(*) FROM devices WHERE status = 'decommissioned') || '/' || (SELECT COUNT(*) FROM customers WHERE suspended = 1)`).Scan(&s); err != nil {
@@ -31,10 +30,7 @@ func fuzzDevice(f *testing.F, path, contentType string, seeds func(*fixture, []b
 	}
 	f.Add([]byte("-----BEGIN SEATKEY ACTIVATION REQUEST-----\n\n-----END SEATKEY ACTIVATION REQUEST-----\n"))
 	f.Add([]byte(`{"activation":"0oQ=","fingerprint":"oA=="}`))
-	db, err := sql.Open("sqlite", "file:"+fx.dbPath+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		f.Fatal(err)
-	}
+	db := fx.rawDB()
 	f.Cleanup(func() { db.Close() })
 	f.Fuzz(func(t *testing.T, body []byte) {
 		before := fuzzLedgerState(t, db)

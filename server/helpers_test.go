@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/seatkey/seatkey/activation"
 	"github.com/seatkey/seatkey/fingerprint"
+	"github.com/seatkey/seatkey/internal/pgtest"
 	"github.com/seatkey/seatkey/internal/testhw"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
@@ -46,10 +48,24 @@ type fixture struct {
 	write  string
 }
 
+// onPostgres: this run of the test binary (TestSuiteOnPostgres) makes every
+// fixture's ledger in a new PostgreSQL database instead of an SQLite file.
+var onPostgres = pgtest.OnPostgres()
+
 func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	if onPostgres {
+		path = pgtest.Need(t).NewDatabase(t)
+	}
+	return newFixtureAt(t, path, mod...)
+}
+
+// newFixtureAt is newFixture on the ledger at path (a file or a postgres:// URL).
+func newFixtureAt(t testing.TB, path string, mod ...func(*Config)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, clock: &clock{t: t0}}
-	f.dbPath = filepath.Join(t.TempDir(), "ledger.db")
+	f.dbPath = path
 	l, err := issuer.CreateLedger(f.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -204,10 +220,7 @@ func (f *fixture) checkIn(act []byte, fp *fingerprint.Fingerprint) *response {
 // connection of its own.
 func (f *fixture) counts() map[string]int {
 	f.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+f.dbPath+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	db := f.rawDB()
 	defer db.Close()
 	out := map[string]int{}
 	for _, tbl := range []string{"customers", "licenses", "devices", "activations", "device_digests", "revocations", "revocation_lists",
@@ -241,3 +254,34 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // machine is a distinct synthetic machine n with full identity.
 func machine(n int) *fingerprint.Profile { return testhw.Machine(n) }
+
+// rawDB reads the fixture's database through a connection of its own,
+// behind the ledger's back: read-only on SQLite.
+func (f *fixture) rawDB() rawDB {
+	f.t.Helper()
+	driver, dsn := "sqlite", "file:"+f.dbPath+"?mode=ro&_pragma=busy_timeout(10000)"
+	if issuer.IsPostgres(f.dbPath) {
+		driver, dsn = "pgx", f.dbPath
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rawDB{db, driver == "pgx"}
+}
+
+// rawDB is a test's own connection to a fixture's database; its queries
+// use ? placeholders on either store.
+type rawDB struct {
+	*sql.DB
+	pg bool
+}
+
+func (r rawDB) QueryRow(q string, args ...any) *sql.Row {
+	if r.pg {
+		for n := 1; strings.Contains(q, "?"); n++ {
+			q = strings.Replace(q, "?", "$"+strconv.Itoa(n), 1)
+		}
+	}
+	return r.DB.QueryRow(q, args...)
+}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -64,7 +63,7 @@ func TestVendorAuthentication(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	// The ledger records which token did it.
-	db, _ := sql.Open("sqlite", "file:"+f.dbPath+"?mode=ro")
+	db := f.rawDB()
 	defer db.Close()
 	var actor string
 	if err := db.QueryRow(`SELECT actor FROM events WHERE kind = 'revoked'`).Scan(&actor); err != nil || actor != "test:token:writer" {

@@ -278,3 +278,40 @@ func SkipOrFail(t testing.TB, err error) {
 	}
 	t.Skipf("%v (Debian: apt-get install postgresql); skipping the PostgreSQL tests", err)
 }
+
+// Env is set to "postgres" in the run RerunOnPostgres starts: a package's
+// test helpers then make their ledgers in PostgreSQL databases.
+const Env = "SEATKEY_TEST_LEDGER"
+
+// OnPostgres reports whether this test binary is that run.
+func OnPostgres() bool { return os.Getenv(Env) == "postgres" }
+
+// RerunOnPostgres runs the package's whole test suite again in a child
+// process with Env set (every test but t itself), and fails t if it fails.
+// It skips inside that run, and where PostgreSQL is missing (not under CI).
+func RerunOnPostgres(t *testing.T) {
+	t.Helper()
+	if OnPostgres() {
+		t.Skip("this is the PostgreSQL run")
+	}
+	if err := Available(); err != nil {
+		SkipOrFail(t, err)
+	}
+	args := []string{"-test.count=1", "-test.skip=^" + t.Name() + "$"}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), Env+"=postgres")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the suite on PostgreSQL failed: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("PASS")) {
+		t.Fatalf("the suite on PostgreSQL printed no PASS:\n%s", out)
+	}
+	t.Logf("the suite on PostgreSQL: %s", bytes.TrimSpace(out))
+}
