@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,22 +16,49 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/internal/pgtest"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
 
 // BenchmarkLoad is the loopback load test (README): b.N activations of
-// distinct machines from 50 concurrent clients against a real server on
-// 127.0.0.1 over a real SQLite ledger, spread over 10 licenses whose seats
-// run out for the last tenth of each, so seat contention is part of the load.
-// It fails on any 5xx or any license with more devices than seats, and
-// reports activations/s, p50/p99 latency and the ratio to bare single-row
-// INSERT transactions into the same database file, measured in the same run.
+// distinct machines from 50 concurrent clients against real servers on
+// 127.0.0.1, spread over 10 licenses whose seats run out for the last tenth
+// of each, so seat contention is part of the load. It fails on any 5xx or
+// any license with more devices than seats, and reports activations/s,
+// p50/p99 latency and the ratio to bare single-row INSERT transactions into
+// the same database, measured in the same run.
 //
-//	go test ./server -run '^$' -bench Load -benchtime 2000x
+//   - sqlite: one server on an SQLite ledger file;
+//
+//   - postgres-2: two server instances, each with its own connection pool,
+//     on one PostgreSQL database (a throwaway server with fsync on), the
+//     clients alternating between them.
+//
+//     go test ./server -run '^$' -bench Load -benchtime 2000x
 func BenchmarkLoad(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		f := newFixtureAt(b, filepath.Join(b.TempDir(), "ledger.db"))
+		loadTest(b, f, f.srv)
+	})
+	b.Run("postgres-2", func(b *testing.B) {
+		f := newFixtureAt(b, pgtest.NeedDurable(b).NewDatabase(b))
+		l2, err := issuer.OpenLedger(f.dbPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l2.Close()
+		l2.Now = time.Now
+		second, err := New(Config{Ledger: l2, Key: f.key, Vendor: "Acme"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		loadTest(b, f, f.srv, second)
+	})
+}
+
+func loadTest(b *testing.B, f *fixture, servers ...*Server) {
 	const clients, licenses = 50, 10
-	f := newFixture(b)
 	f.l.Now = time.Now
 	perLicense := (b.N + licenses - 1) / licenses
 	seats := max(1, perLicense*9/10)
@@ -48,16 +76,20 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	var urls []string
+	for _, srv := range servers {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- Serve(ctx, ln, srv, "", "", 0, nil) }()
+		defer func() { stop(); <-served }()
+		urls = append(urls, "http://"+ln.Addr().String()+"/v1/activations")
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, ln, f.srv, "", "", 0, nil) }()
-	defer func() { stop(); <-served }()
-	url := "http://" + ln.Addr().String() + "/v1/activations"
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+	defer hc.CloseIdleConnections()
 
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
@@ -79,7 +111,7 @@ func BenchmarkLoad(b *testing.B) {
 					break
 				}
 				t := time.Now()
-				req, _ := http.NewRequest("POST", url, bytes.NewReader(reqs[i]))
+				req, _ := http.NewRequest("POST", urls[i%len(urls)], bytes.NewReader(reqs[i]))
 				req.Header.Set("Content-Type", TypeActivationRequest)
 				req.Header.Set("Accept", license.TypeActivation)
 				resp, err := hc.Do(req)
@@ -140,8 +172,8 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(direct, "direct-activate/s")
 	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/activation")
 	if b.N >= 100 {
-		b.Logf("%d activations (%d granted, %d seats_exhausted) by %d clients in %v: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms; bare INSERT %.0f/s; ratio %.2f; one-by-one Ledger.Activate without HTTP %.0f/s; process CPU %.2f ms per activation (server and clients), %.0f%% of one core",
-			b.N, granted, statuses[409], clients, elapsed.Round(time.Millisecond), rate, pct(0.5), pct(0.99), pct(1), inserts, rate/inserts, direct,
+		b.Logf("%d server(s): %d activations (%d granted, %d seats_exhausted) by %d clients in %v: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms; bare INSERT %.0f/s; ratio %.2f; one-by-one Ledger.Activate without HTTP %.0f/s; process CPU %.2f ms per activation (server and clients), %.0f%% of one core",
+			len(servers), b.N, granted, statuses[409], clients, elapsed.Round(time.Millisecond), rate, pct(0.5), pct(0.99), pct(1), inserts, rate/inserts, direct,
 			float64(cpu)/1e6/float64(b.N), 100*cpu.Seconds()/elapsed.Seconds())
 	}
 }
@@ -164,16 +196,24 @@ func directActivations(b *testing.B, f *fixture, n int) float64 {
 	return float64(n) / time.Since(start).Seconds()
 }
 
-// bareInserts measures single-row INSERT transactions per second into a
-// scratch table of the ledger's own database file, with the ledger's settings
-// (WAL, synchronous FULL, BEGIN IMMEDIATE): the floor any activation pays.
+// bareInserts measures single-row INSERT transactions per second, one
+// after another, into a scratch table of the ledger's own database: on
+// SQLite with the ledger's settings (WAL, synchronous FULL, BEGIN
+// IMMEDIATE), on PostgreSQL a plain transaction. The floor any activation
+// pays.
 func bareInserts(b *testing.B, path string, n int) float64 {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	driver, dsn := "sqlite", "file:"+path+"?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	create, insert := `CREATE TABLE IF NOT EXISTS bench_bare_insert (id INTEGER PRIMARY KEY, v BLOB NOT NULL)`, `INSERT INTO bench_bare_insert (v) VALUES (?)`
+	if issuer.IsPostgres(path) {
+		driver, dsn = "pgx", path
+		create, insert = `CREATE TABLE IF NOT EXISTS bench_bare_insert (id BIGSERIAL PRIMARY KEY, v BYTEA NOT NULL)`, `INSERT INTO bench_bare_insert (v) VALUES ($1)`
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS bench_bare_insert (id INTEGER PRIMARY KEY, v BLOB NOT NULL)`); err != nil {
+	if _, err := db.Exec(create); err != nil {
 		b.Fatal(err)
 	}
 	v := bytes.Repeat([]byte{1}, 64)
@@ -183,7 +223,7 @@ func bareInserts(b *testing.B, path string, n int) float64 {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := tx.Exec(`INSERT INTO bench_bare_insert (v) VALUES (?)`, v); err != nil {
+		if _, err := tx.Exec(insert, v); err != nil {
 			b.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {

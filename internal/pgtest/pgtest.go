@@ -31,6 +31,7 @@ import (
 // Server is one running throwaway cluster.
 type Server struct {
 	dir, bin string
+	fsync    bool
 	cred     *credential
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -39,10 +40,10 @@ type Server struct {
 }
 
 var (
-	shared     *Server
-	sharedErr  error
-	sharedOnce sync.Once
-	dbSeq      atomic.Int64
+	shared, durable         *Server
+	sharedErr, durableErr   error
+	sharedOnce, durableOnce sync.Once
+	dbSeq                   atomic.Int64
 )
 
 // Need returns the test binary's shared server, starting it on first use,
@@ -60,11 +61,27 @@ func Need(t testing.TB) *Server {
 	return shared
 }
 
-// Main runs the tests and then stops the shared server, if one started.
+// NeedDurable is Need for a server that syncs its writes to disk as a
+// production one does (Need's server does not, for speed): for benchmarks.
+func NeedDurable(t testing.TB) *Server {
+	t.Helper()
+	durableOnce.Do(func() { durable, durableErr = start(true) })
+	if errors.Is(durableErr, ErrNotInstalled) || errors.Is(durableErr, errNotLinux) {
+		SkipOrFail(t, durableErr)
+	}
+	if durableErr != nil {
+		t.Fatal(durableErr)
+	}
+	return durable
+}
+
+// Main runs the tests and then stops the shared servers that started.
 func Main(m *testing.M) int {
 	code := m.Run()
-	if shared != nil {
-		shared.Stop()
+	for _, s := range []*Server{shared, durable} {
+		if s != nil {
+			s.Stop()
+		}
 	}
 	return code
 }
@@ -102,8 +119,11 @@ func findBin() (string, error) {
 	return "", ErrNotInstalled
 }
 
-// Start makes and starts a new cluster. Stop removes it.
-func Start() (*Server, error) {
+// Start makes and starts a new cluster. Stop removes it. Its writes are
+// not synced to disk (fsync off): it survives a restart, not a power cut.
+func Start() (*Server, error) { return start(false) }
+
+func start(sync bool) (*Server, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -113,7 +133,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin}
+	s := &Server{dir: dir, bin: bin, fsync: sync}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -154,8 +174,12 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	fsync := "off"
+	if s.fsync {
+		fsync = "on"
+	}
 	cmd := s.command(filepath.Join(s.bin, "postgres"), "-D", s.data(), "-k", s.dir, "-c", "listen_addresses=",
-		"-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB")
+		"-c", "fsync="+fsync, "-c", "max_connections=200", "-c", "shared_buffers=128MB")
 	s.log.Reset()
 	cmd.Stdout, cmd.Stderr = &s.log, &s.log
 	if err := cmd.Start(); err != nil {
