@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // the embedded SQL store: pure Go, no cgo
+	"modernc.org/sqlite" // the embedded SQL store: pure Go, no cgo
 
 	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
@@ -230,10 +230,7 @@ func OpenLedger(path string) (*Ledger, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no lost updates, no deadlocks
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
+	db := sql.OpenDB(sqliteConnector{dsn: "file:" + path + "?" + q.Encode(), d: &sqlite.Driver{}})
 	l := ledgerOn(db, false)
 	if err := l.migrate(); err != nil {
 		db.Close()
