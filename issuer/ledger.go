@@ -211,6 +211,8 @@ var migrations = []string{
 	attestedMigration,
 	// 12: where the audit chain starts (audit.go).
 	auditBoundaryMigration,
+	// 13: seat counting and migration lookups from indexes (seats.go).
+	seatIndexMigration,
 }
 
 // OpenLedger opens an existing ledger and brings its schema up to date:

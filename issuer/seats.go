@@ -81,6 +81,13 @@ var (
 	billedSQL = `COALESCE(SUM(d.billed_overage), 0)`
 )
 
+// seatIndexMigration: every activation counts its license's seats (usage)
+// and looks for a migration in progress (migration); without it both read
+// every device row of the license. The index covers usage's columns, so the
+// count reads the index alone, and the migration lookup is a seek to the
+// license's devices with a migration_until.
+const seatIndexMigration = `CREATE INDEX devices_seats ON devices(license_id, migration_until, status, failover, id);`
+
 // usage counts the license's seats taken and failover installations in use.
 func usage(tx *sql.Tx, lic license.ID) (seats, failovers int, err error) {
 	err = tx.QueryRow(`SELECT `+seatsSQL+`, `+failoversSQL+` FROM licenses l LEFT JOIN devices d ON d.license_id = l.id WHERE l.id = ?`, lic[:]).
