@@ -182,6 +182,11 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if !res.MigrationUntil.IsZero() && (claims.Expires.IsZero() || res.MigrationUntil.Before(claims.Expires)) {
 		claims.Expires = res.MigrationUntil // offline machines end the migration too
 	}
+	lease, err := licenseLease(tx, p.lic.ID)
+	if err != nil {
+		return err
+	}
+	claims.Expires = leaseEnd(now, lease, claims.Expires) // a leased activation lives until its next check-in
 	if *p.policy != fingerprint.DefaultPolicy {
 		claims.Policy = p.policy
 	}
@@ -194,8 +199,8 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 		return err
 	}
 	res.Activation = claims.ID
-	if _, err := tx.Exec(`INSERT INTO activations (id, device_id, license_id, request_hash, issued_at, token) VALUES (?, ?, ?, ?, ?, ?)`,
-		claims.ID[:], res.Device[:], p.lic.ID[:], p.reqHash, now.Unix(), res.Token); err != nil {
+	if _, err := tx.Exec(`INSERT INTO activations (id, device_id, license_id, request_hash, issued_at, token, expires) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		claims.ID[:], res.Device[:], p.lic.ID[:], p.reqHash, now.Unix(), res.Token, nullTime(claims.Expires)); err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("label %q, %s", p.req.Label, res.Outcome)

@@ -210,6 +210,8 @@ var migrations = []string{
 	attestedMigration,
 	// 12: where the audit chain starts (audit.go).
 	auditBoundaryMigration,
+	// 13: leases: activations that expire unless the device checks in (lease.go).
+	leaseMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema
@@ -281,6 +283,10 @@ type LicensePolicy struct {
 	// FraudNotice is how long a flagged license has before it is disabled
 	// (zero: DefaultFraudNotice).
 	FraudNotice time.Duration
+	// Lease, when not zero, is how long each activation of the license is
+	// valid after it is signed: a check-in signs it again (SPEC 10.4 rule
+	// 12). Zero: no lease; otherwise between 1s and MaxLease.
+	Lease time.Duration
 }
 
 // RecordLicense records a freshly minted license (seatkey mint --ledger).
@@ -379,11 +385,15 @@ func (l *Ledger) recordLicense(tx *sql.Tx, c *verifier.License, token []byte, p 
 		}
 	}
 	grace, notice := pol.durations()
+	lease, err := pol.leaseSeconds()
+	if err != nil {
+		return 0, false, err
+	}
 	_, err = tx.Exec(`INSERT INTO licenses (id, customer_id, product, edition, kind, seats, failover, expires, upgrades_until,
-		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision, lease)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID[:], custID, c.Product, c.Edition, int(c.Kind), c.Seats, c.Failover, nullTime(c.Expires), nullTime(c.UpgradesUntil),
-		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision)
+		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision, lease)
 	if err != nil {
 		return 0, false, err
 	}
