@@ -38,6 +38,9 @@ type Result struct {
 	// MigrationUntil is when a server migration's grace ends (the
 	// activation expires then); zero: not a migration.
 	MigrationUntil time.Time
+	// Expires is when the activation token expires (a subscription's end,
+	// a migration's grace end, a lease); zero: never.
+	Expires time.Time
 }
 
 // Activate processes one request in four steps, in one transaction (a
@@ -168,6 +171,9 @@ func (l *Ledger) replayed(tx *sql.Tx, reqHash []byte) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s (%s)", ErrDeviceRevoked, prev.Activation, license.Reason(reason.Int64))
 	}
 	prev.Outcome = Replayed
+	if c, _, _, err := activation.Inspect(prev.Token); err == nil { // signed by this ledger
+		prev.Expires = c.Expires
+	}
 	return &prev, nil
 }
 
@@ -198,7 +204,7 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if res.Token, err = key.Sign(license.TypeActivation, payload); err != nil {
 		return err
 	}
-	res.Activation = claims.ID
+	res.Activation, res.Expires = claims.ID, claims.Expires
 	if _, err := tx.Exec(`INSERT INTO activations (id, device_id, license_id, request_hash, issued_at, token, expires) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		claims.ID[:], res.Device[:], p.lic.ID[:], p.reqHash, now.Unix(), res.Token, nullTime(claims.Expires)); err != nil {
 		return err
