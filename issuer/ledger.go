@@ -63,6 +63,11 @@ type Ledger struct {
 	// FraudContact is the vendor's fraud team, told when a license is
 	// flagged or disabled (Sweep). Empty: recorded with no recipient.
 	FraudContact string
+	// InactiveAfter is how long a device that has checked in before may go
+	// unseen before Sweep takes it for retired when a server migration's
+	// grace ends (SPEC 10.4 rule 11). Zero: DefaultInactiveAfter;
+	// negative: check-ins are not used.
+	InactiveAfter time.Duration
 	// TPM is what a TPM-attested request must satisfy (SPEC.md 13).
 	TPM TPMPolicy
 	// Now is the clock (tests set it).
@@ -212,6 +217,8 @@ var migrations = []string{
 	auditBoundaryMigration,
 	// 13: leases: activations that expire unless the device checks in (lease.go).
 	leaseMigration,
+	// 14: Sweep reminds a customer once per migration (migration.go).
+	checkinRulesMigration,
 }
 
 // OpenLedger opens the existing SQLite ledger at path and brings its schema
