@@ -26,6 +26,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -130,7 +132,17 @@ type CheckIn struct {
 	LastSeen           time.Time `json:"last_seen"`
 	CheckIns           int64     `json:"checkins"`
 	SuspectedDuplicate bool      `json:"suspected_duplicate"`
+	// Token is the refreshed activation (binary form) when the license has
+	// a lease (API.md §3.2): the same activation, signed again, expiring at
+	// Expires. Save it (SaveActivation) and check in with it from then on;
+	// nil without a lease.
+	Token   []byte     `json:"token,omitempty"`
+	Expires *time.Time `json:"expires,omitempty"`
 }
+
+// ErrBadRefresh is a refreshed activation that is not the activation the
+// device checked in with, or does not verify.
+var ErrBadRefresh = errors.New("licensing server answered with a refreshed activation that is not this device's")
 
 type proof struct {
 	Activation  []byte `json:"activation"`
@@ -165,7 +177,78 @@ func (c *Client) CheckIn(ctx context.Context, activationToken []byte, current *f
 	if err := json.Unmarshal(resp.body, &ci); err != nil {
 		return nil, fmt.Errorf("licensing server: check-in answer: %w", err)
 	}
+	if ci.Token != nil {
+		if err := sameActivation(activationToken, ci.Token); err != nil {
+			return nil, err
+		}
+	}
 	return &ci, nil
+}
+
+// sameActivation checks that refreshed is the activation old is (same
+// activation, license and device), issued later. Signatures are checked
+// when the file is saved (SaveActivation) and whenever it is verified.
+func sameActivation(old, refreshed []byte) error {
+	o, _, _, err := activation.Inspect(old)
+	if err != nil {
+		return err
+	}
+	n, _, _, err := activation.Inspect(refreshed)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadRefresh, err)
+	}
+	if n.ID != o.ID || n.License != o.License || n.Device != o.Device || n.IssuedAt.Before(o.IssuedAt) {
+		return fmt.Errorf("%w: %s of %s, want %s of %s issued after %s", ErrBadRefresh, n.ID, n.Device, o.ID, o.Device, o.IssuedAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// SaveActivation replaces the activation file at path with token (a
+// refreshed activation, or a new one), armored as 'seatkey activate' writes
+// it, only if it verifies with keys for licenseToken on the machine whose
+// fresh fingerprint is current (a TPM-bound activation up to its TPM proof,
+// which needs the TPM). The file is replaced atomically: written to a
+// temporary file in the same directory, synced, then renamed over path, so
+// a crash leaves the old activation or the new one, never half of one.
+func SaveActivation(path string, licenseToken, token []byte, current *fingerprint.Fingerprint, keys *verifier.Keyring) error {
+	if keys == nil {
+		return fmt.Errorf("%w: no vendor keys to verify it with", ErrBadRefresh)
+	}
+	_, err := verifier.VerifyActivation(licenseToken, token, current, verifier.Options{Keys: keys, AnyProduct: true})
+	if err != nil && !errors.Is(err, verifier.ErrTPMRequired) {
+		return fmt.Errorf("%w: %w", ErrBadRefresh, err)
+	}
+	return writeAtomic(path, license.Armor(license.TypeActivation, token))
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op after the rename
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("saving the activation: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // Return gives the device's seat back (the vendor's decommission). Delete the
@@ -197,13 +280,20 @@ func (c *Client) LatestRevocations(ctx context.Context, keys *verifier.Keyring) 
 // a fleet started together does not check in together) until ctx ends,
 // reporting each outcome to report. current is called before each check-in
 // for a fresh fingerprint. It never stops the application: failures are
-// only reported.
+// only reported. When a check-in returns a refreshed activation (a leased
+// license), the next check-ins present it; report should save it
+// (SaveActivation) so that the application keeps verifying offline. Check
+// in well within the lease (a third of it, say), so that a few failed
+// check-ins do not let it run out.
 func (c *Client) RunCheckIns(ctx context.Context, interval time.Duration, activationToken []byte, current func() (*fingerprint.Fingerprint, error), report func(*CheckIn, error)) {
 	for {
 		fp, err := current()
 		var ci *CheckIn
 		if err == nil {
 			ci, err = c.CheckIn(ctx, activationToken, fp)
+		}
+		if err == nil && ci.Token != nil {
+			activationToken = ci.Token
 		}
 		if ctx.Err() != nil {
 			return

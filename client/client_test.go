@@ -3,10 +3,12 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -256,5 +258,118 @@ func TestRunCheckIns(t *testing.T) {
 	})
 	if len(got) != 3 || got[2] != 3 {
 		t.Fatalf("%v", got)
+	}
+}
+
+// leasedEnv is newEnv with a one-week lease and a clock the test moves.
+func leasedEnv(t *testing.T, now *time.Time) *env {
+	e := newEnv(t, 5)
+	e.l.Now = func() time.Time { return *now }
+	lic, err := e.key.Mint(license.Claims{Vendor: "Acme", Customer: "Leased", Product: product, Edition: "pro", Seats: 5,
+		Kind: license.Subscription, IssuedAt: now.Add(-time.Hour), Expires: now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.l.RecordLicense(e.key, lic, issuer.LicensePolicy{Lease: 7 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	e.lic = lic
+	return e
+}
+
+// A leased license: the check-in returns the refreshed activation, which
+// SaveActivation stores only if it verifies for this license and machine,
+// atomically; RunCheckIns checks in with the newest one, so a device that
+// checks in every five days on a one-week lease keeps going.
+func TestLeaseRefreshSavedAndUsed(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	e := leasedEnv(t, &now)
+	ts := httptest.NewServer(e.srv)
+	defer ts.Close()
+	keys := verifier.NewKeyring(e.key.Public())
+	c := &Client{BaseURL: ts.URL, Keys: keys}
+	ctx := context.Background()
+	req, _ := activation.NewRequest(e.lic, machine(1), "host-1", false)
+	a, err := c.Activate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "app.act")
+	if err := os.WriteFile(path, a.Armor(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(24 * time.Hour)
+	ci, err := c.CheckIn(ctx, a.Armor(), machine(1))
+	if err != nil || ci.Token == nil || ci.Expires == nil || !ci.Expires.Equal(now.Add(7*24*time.Hour)) {
+		t.Fatalf("%+v %v", ci, err)
+	}
+	// Refused: keys that did not sign it, another machine, no keys. The
+	// file is unchanged each time.
+	for _, tc := range []struct {
+		name string
+		keys *verifier.Keyring
+		fp   *fingerprint.Fingerprint
+	}{{"untrusted key", verifier.NewKeyring(machineKey(t)), machine(1)}, {"another machine", keys, machine(2)}, {"no keys", nil, machine(1)}} {
+		if err := SaveActivation(path, e.lic, ci.Token, tc.fp, tc.keys); !errors.Is(err, ErrBadRefresh) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if b, _ := os.ReadFile(path); !bytes.Equal(b, a.Armor()) {
+			t.Fatalf("%s: the file was replaced", tc.name)
+		}
+	}
+	if err := SaveActivation(path, e.lic, ci.Token, machine(1), keys); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, license.Armor(license.TypeActivation, ci.Token)) {
+		t.Fatal("the refreshed activation was not saved")
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(path)); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+	// Every five days for a month: each check-in presents the newest token
+	// (the first one's lease ended on day 7).
+	var got []time.Time
+	cctx, cancel := context.WithCancel(ctx)
+	c.RunCheckIns(cctx, time.Millisecond, a.Token, func() (*fingerprint.Fingerprint, error) { return machine(1), nil }, func(ci *CheckIn, err error) {
+		if err != nil {
+			t.Error(err)
+			cancel()
+			return
+		}
+		got = append(got, *ci.Expires)
+		if now = now.Add(5 * 24 * time.Hour); len(got) == 6 {
+			cancel()
+		}
+	})
+	if len(got) != 6 {
+		t.Fatalf("check-ins: %v", got)
+	}
+}
+
+// A server (or a machine in the middle) answering a check-in with another
+// device's activation is refused before anything can be saved.
+func TestRefreshOfAnotherActivationRefused(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	e := leasedEnv(t, &now)
+	ts := httptest.NewServer(e.srv)
+	defer ts.Close()
+	c := &Client{BaseURL: ts.URL}
+	ctx := context.Background()
+	var toks [][]byte
+	for i := 1; i <= 2; i++ {
+		req, _ := activation.NewRequest(e.lic, machine(i), "host", false)
+		a, err := c.Activate(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, a.Token)
+	}
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"device": "x", "token": toks[1]})
+	}))
+	defer evil.Close()
+	if _, err := (&Client{BaseURL: evil.URL}).CheckIn(ctx, toks[0], machine(1)); !errors.Is(err, ErrBadRefresh) {
+		t.Fatalf("another device's activation as a refresh: %v", err)
 	}
 }

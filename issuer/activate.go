@@ -38,6 +38,9 @@ type Result struct {
 	// MigrationUntil is when a server migration's grace ends (the
 	// activation expires then); zero: not a migration.
 	MigrationUntil time.Time
+	// Expires is when the activation token expires (a subscription's end,
+	// a migration's grace end, a lease); zero: never.
+	Expires time.Time
 }
 
 // Activate processes one request in four steps, in one transaction (a
@@ -168,6 +171,9 @@ func (l *Ledger) replayed(tx *sql.Tx, reqHash []byte) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s (%s)", ErrDeviceRevoked, prev.Activation, license.Reason(reason.Int64))
 	}
 	prev.Outcome = Replayed
+	if c, _, _, err := activation.Inspect(prev.Token); err == nil { // signed by this ledger
+		prev.Expires = c.Expires
+	}
 	return &prev, nil
 }
 
@@ -182,6 +188,11 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if !res.MigrationUntil.IsZero() && (claims.Expires.IsZero() || res.MigrationUntil.Before(claims.Expires)) {
 		claims.Expires = res.MigrationUntil // offline machines end the migration too
 	}
+	lease, err := licenseLease(tx, p.lic.ID)
+	if err != nil {
+		return err
+	}
+	claims.Expires = leaseEnd(now, lease, claims.Expires) // a leased activation lives until its next check-in
 	if *p.policy != fingerprint.DefaultPolicy {
 		claims.Policy = p.policy
 	}
@@ -193,9 +204,9 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if res.Token, err = key.Sign(license.TypeActivation, payload); err != nil {
 		return err
 	}
-	res.Activation = claims.ID
-	if _, err := tx.Exec(`INSERT INTO activations (id, device_id, license_id, request_hash, issued_at, token) VALUES (?, ?, ?, ?, ?, ?)`,
-		claims.ID[:], res.Device[:], p.lic.ID[:], p.reqHash, now.Unix(), res.Token); err != nil {
+	res.Activation, res.Expires = claims.ID, claims.Expires
+	if _, err := tx.Exec(`INSERT INTO activations (id, device_id, license_id, request_hash, issued_at, token, expires) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		claims.ID[:], res.Device[:], p.lic.ID[:], p.reqHash, now.Unix(), res.Token, nullTime(claims.Expires)); err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("label %q, %s", p.req.Label, res.Outcome)

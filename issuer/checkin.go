@@ -37,6 +37,11 @@ type CheckInResult struct {
 	CheckIns           int64               `json:"checkins"`
 	SuspectedDuplicate bool                `json:"suspected_duplicate"`
 	Match              fingerprint.Result  `json:"match"`
+	// Token is the refreshed activation (binary form) when the license has
+	// a lease: the same activation ID, signed again, expiring at Expires.
+	// Absent without a lease.
+	Token   []byte     `json:"token,omitempty"`
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 // proof is an activation the ledger issued, presented with a fingerprint
@@ -148,6 +153,11 @@ func (l *Ledger) prove(tx *sql.Tx, key *Key, token []byte, current *fingerprint.
 // different matching fingerprints within window (two machines sharing one
 // activation take turns; a machine whose hardware changed does not go back).
 // window zero means DefaultDuplicateWindow.
+//
+// For a license with a lease, the result carries the activation signed
+// again (same ID, iat now, exp now + lease capped by the license's end and
+// a migration's grace), unless it may not be extended (SPEC 10.4 rule 12):
+// then the check-in is refused and nothing is recorded.
 func (l *Ledger) CheckIn(key *Key, activationToken []byte, current *fingerprint.Fingerprint, window time.Duration) (*CheckInResult, error) {
 	res, errs := l.CheckInBatch(key, []CheckInRequest{{activationToken, current}}, window)
 	return res[0], errs[0]
@@ -250,8 +260,21 @@ func (l *Ledger) checkIn(tx *sql.Tx, key *Key, activationToken []byte, current *
 		return nil, nil, err
 	}
 	res = &CheckInResult{Device: c.Device, Activation: c.ID, License: c.License, Status: p.status, LastSeen: time.Unix(now, 0).UTC(), Match: p.match}
-	err = tx.QueryRow(`SELECT checkins, suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).Scan(&res.CheckIns, &res.SuspectedDuplicate)
-	return res, nil, err
+	if err = tx.QueryRow(`SELECT checkins, suspected_duplicate FROM device_checkins WHERE device_id = ?`, c.Device[:]).Scan(&res.CheckIns, &res.SuspectedDuplicate); err != nil {
+		return nil, nil, err
+	}
+	lease, err := licenseLease(tx, c.License)
+	if err != nil || lease == 0 {
+		return res, nil, err
+	}
+	// A TPM-bound activation is refreshed with its credential unchanged: the
+	// new token still needs that TPM to verify, so a copy gains nothing.
+	tok, exp, err := l.refresh(tx, key, p, lease)
+	if err != nil {
+		return nil, nil, err
+	}
+	res.Token, res.Expires = tok, &exp
+	return res, nil, nil
 }
 
 // flagDuplicate marks the device a suspected duplicate and records why. Only

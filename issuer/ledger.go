@@ -64,6 +64,11 @@ type Ledger struct {
 	// FraudContact is the vendor's fraud team, told when a license is
 	// flagged or disabled (Sweep). Empty: recorded with no recipient.
 	FraudContact string
+	// InactiveAfter is how long a device that has checked in before may go
+	// unseen before Sweep takes it for retired when a server migration's
+	// grace ends (SPEC 10.4 rule 11). Zero: DefaultInactiveAfter;
+	// negative: check-ins are not used.
+	InactiveAfter time.Duration
 	// TPM is what a TPM-attested request must satisfy (SPEC.md 13).
 	TPM TPMPolicy
 	// Now is the clock (tests set it).
@@ -213,6 +218,10 @@ var migrations = []string{
 	auditBoundaryMigration,
 	// 13: seat counting and migration lookups from indexes (seats.go).
 	seatIndexMigration,
+	// 14: leases: activations that expire unless the device checks in (lease.go).
+	leaseMigration,
+	// 15: Sweep reminds a customer once per migration (migration.go).
+	checkinRulesMigration,
 }
 
 // OpenLedger opens an existing ledger and brings its schema up to date:
@@ -320,6 +329,10 @@ type LicensePolicy struct {
 	// FraudNotice is how long a flagged license has before it is disabled
 	// (zero: DefaultFraudNotice).
 	FraudNotice time.Duration
+	// Lease, when not zero, is how long each activation of the license is
+	// valid after it is signed: a check-in signs it again (SPEC 10.4 rule
+	// 12). Zero: no lease; otherwise between 1s and MaxLease.
+	Lease time.Duration
 }
 
 // RecordLicense records a freshly minted license (seatkey mint --ledger).
@@ -418,11 +431,15 @@ func (l *Ledger) recordLicense(tx *sql.Tx, c *verifier.License, token []byte, p 
 		}
 	}
 	grace, notice := pol.durations()
+	lease, err := pol.leaseSeconds()
+	if err != nil {
+		return 0, false, err
+	}
 	_, err = tx.Exec(`INSERT INTO licenses (id, customer_id, product, edition, kind, seats, failover, expires, upgrades_until,
-		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision, lease)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID[:], custID, c.Product, c.Edition, int(c.Kind), c.Seats, c.Failover, nullTime(c.Expires), nullTime(c.UpgradesUntil),
-		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision)
+		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision, lease)
 	if err != nil {
 		return 0, false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seatkey/seatkey/activation"
@@ -29,6 +30,18 @@ const (
 	DefaultMigrationGrace = 30 * 24 * time.Hour
 	DefaultFraudNotice    = 14 * 24 * time.Hour
 )
+
+// DefaultInactiveAfter is how long a device that has checked in before may
+// go unseen before Sweep takes it for retired (Ledger.InactiveAfter): the
+// default migration grace, and far longer than a client's check-in interval
+// (daily is usual) or a sensible lease, so a machine in use is not missed
+// for a few failed check-ins.
+const DefaultInactiveAfter = 30 * 24 * time.Hour
+
+// checkinRulesMigration records, on a migrating device, the grace end
+// (migration_until) of the migration the customer was reminded about, so
+// that a reminder is sent once per migration and belongs to that one only.
+const checkinRulesMigration = `ALTER TABLE devices ADD COLUMN reminded_migration INTEGER;`
 
 // ErrMigrationOver refuses a migrating device once its grace has ended.
 var ErrMigrationOver = errors.New("server migration grace has ended")
@@ -123,8 +136,100 @@ func (l *Ledger) endMigration(tx *sql.Tx, custID int64, contact string, lic lice
 // SweepAction is one thing Sweep did.
 type SweepAction struct {
 	License license.ID `json:"license"`
-	Action  string     `json:"action"` // "flagged" or "disabled"
+	Action  string     `json:"action"` // "reminded", "flagged" or "disabled"
 	Detail  string     `json:"detail"`
+}
+
+// seen is one seat-holding device of a license as check-ins show it.
+type seen struct {
+	id       activation.DeviceID
+	label    string
+	last     time.Time // the later of its last check-in and its last activation
+	checkIns int64
+}
+
+// evidence is what check-ins say about a license's machines when a
+// migration's grace ends (SPEC 10.4 rule 11).
+type evidence struct {
+	unseen    []seen    // checked in before, not since the cutoff: evidently retired
+	during    []seen    // old machines that checked in during the grace
+	newSeen   time.Time // the migrating device's last check-in, zero: never
+	newDuring bool      // it checked in during the grace
+}
+
+// inactiveAfter is the ledger's inactivity period; zero: the default,
+// negative: check-ins are not used as evidence.
+func (l *Ledger) inactiveAfter() time.Duration {
+	if l.InactiveAfter == 0 {
+		return DefaultInactiveAfter
+	}
+	return l.InactiveAfter
+}
+
+// migrationEvidence classifies the seat-holding devices of lic other than
+// the migrating one mdev (failover installations hold no seat) for a
+// migration that started at start: a device that has checked in at least
+// once and whose last sign of life (check-in or activation) is older than
+// now - InactiveAfter, or older than the migration's start, is unseen. A
+// device that never checked in (air-gapped, the offline flow) counts as in
+// use: nothing says otherwise.
+func (l *Ledger) migrationEvidence(tx *sql.Tx, lic license.ID, mdev activation.DeviceID, start, now time.Time) (*evidence, error) {
+	ev := &evidence{}
+	var newSeen int64
+	if err := tx.QueryRow(`SELECT COALESCE(MAX(last_seen), 0) FROM device_checkins WHERE device_id = ? AND checkins > 0`, mdev[:]).Scan(&newSeen); err != nil {
+		return nil, err
+	}
+	if newSeen > 0 {
+		ev.newSeen = time.Unix(newSeen, 0).UTC()
+		ev.newDuring = !ev.newSeen.Before(start)
+	}
+	rows, err := tx.Query(`SELECT d.id, d.label, d.last_activated, COALESCE(k.last_seen, 0), COALESCE(k.checkins, 0) FROM devices d
+		LEFT JOIN device_checkins k ON k.device_id = d.id
+		WHERE d.license_id = ? AND d.id <> ? AND d.status <> 'decommissioned' AND d.failover = 0 ORDER BY d.first_activated, d.id`, lic[:], mdev[:])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cutoff := now.Add(-l.inactiveAfter())
+	for rows.Next() {
+		var d seen
+		var id []byte
+		var activated, checkedIn int64
+		if err := rows.Scan(&id, &d.label, &activated, &checkedIn, &d.checkIns); err != nil {
+			return nil, err
+		}
+		copy(d.id[:], id)
+		d.last = time.Unix(max(activated, checkedIn), 0).UTC()
+		switch {
+		case d.checkIns == 0:
+		case d.last.Before(cutoff) || d.last.Before(start):
+			ev.unseen = append(ev.unseen, d)
+		case checkedIn >= start.Unix():
+			ev.during = append(ev.during, d)
+		}
+	}
+	return ev, rows.Err()
+}
+
+// describe lists devices as "label" (dev_...) last seen DATE.
+func describe(ds []seen) string {
+	var parts []string
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%q (%s) last seen %s", d.label, d.id, d.last.Format(time.DateOnly)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// proof is the flag's evidence from check-ins, for the notifications.
+func (ev *evidence) String() string {
+	if len(ev.during) == 0 {
+		return ""
+	}
+	s := "Check-ins during the grace: old machine(s) " + describe(ev.during)
+	if ev.newDuring {
+		s += " and the new machine (last " + ev.newSeen.Format(time.DateOnly) + ")"
+	}
+	return s + "."
 }
 
 // Sweep applies the time-based rules as of now: migrations whose grace has
@@ -163,36 +268,94 @@ func (l *Ledger) Sweep() ([]SweepAction, error) {
 			}
 			return rs, rows.Err()
 		}
-		overdue, err := scan(`SELECT l.id, d.id, c.id, c.contact, d.migration_until, l.fraud_notice FROM devices d
+		type migrating struct {
+			row
+			grace    int64
+			reminded bool
+		}
+		var overdue []migrating
+		rows, err := tx.Query(`SELECT l.id, d.id, c.id, c.contact, d.migration_until, l.fraud_notice, l.migration_grace,
+			CASE WHEN d.reminded_migration = d.migration_until THEN 1 ELSE 0 END FROM devices d
 			JOIN licenses l ON l.id = d.license_id JOIN customers c ON c.id = l.customer_id
 			WHERE d.migration_until IS NOT NULL AND d.migration_until <= ? AND d.status <> 'decommissioned'
 			AND l.flagged_at IS NULL AND l.disabled_at IS NULL ORDER BY l.id`, now)
 		if err != nil {
 			return err
 		}
+		for rows.Next() {
+			var m migrating
+			var lic, dev []byte
+			if err := rows.Scan(&lic, &dev, &m.custID, &m.contact, &m.at, &m.notice, &m.grace, &m.reminded); err != nil {
+				rows.Close()
+				return err
+			}
+			copy(m.lic[:], lic)
+			copy(m.dev[:], dev)
+			overdue = append(overdue, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		for _, r := range overdue {
+			ended := time.Unix(r.at, 0).UTC().Format(time.DateOnly)
+			ev := &evidence{}
+			if l.inactiveAfter() > 0 {
+				if ev, err = l.migrationEvidence(tx, r.lic, r.dev, time.Unix(r.at-r.grace, 0).UTC(), time.Unix(now, 0).UTC()); err != nil {
+					return err
+				}
+			}
+			if len(ev.unseen) > 0 {
+				// A machine that checked in before has not been seen since
+				// the cutoff: evidently retired. No flag; the customer is
+				// asked, once per migration, to decommission it.
+				if r.reminded {
+					continue
+				}
+				if _, err := tx.Exec(`UPDATE devices SET reminded_migration = ? WHERE id = ?`, r.at, r.dev[:]); err != nil {
+					return err
+				}
+				names := describe(ev.unseen)
+				if err := l.note(tx, r.custID, r.lic, "migration-reminder", r.contact, "Reminder: decommission the machine you replaced",
+					fmt.Sprintf("The server migration grace of license %s ended on %s. The new machine %s stopped with it and the old machine(s) %s have not checked in since. "+
+						"If you retired them, decommission them: the new machine then holds the seat for good (request its activation again). "+
+						"Nothing was decommissioned for you; if a machine named here is still in use, it will be seen at its next check-in and the license flagged.", r.lic, ended, r.dev, names)); err != nil {
+					return err
+				}
+				if err := l.event(tx, "migration-reminder", r.custID, r.lic[:], r.dev[:], "migration grace ended "+ended+"; unseen: "+names); err != nil {
+					return err
+				}
+				out = append(out, SweepAction{License: r.lic, Action: "reminded", Detail: "migration grace ended " + ended + "; unseen, not decommissioned: " + names})
+				continue
+			}
 			deadline := now + r.notice
 			dl := time.Unix(deadline, 0).UTC().Format(time.DateOnly)
 			if _, err := tx.Exec(`UPDATE licenses SET flagged_at = ?, flag_deadline = ? WHERE id = ?`, now, deadline, r.lic[:]); err != nil {
 				return err
 			}
-			ended := time.Unix(r.at, 0).UTC().Format(time.DateOnly)
+			proof := ev.String()
+			if r.reminded {
+				proof = "After the reminder, every machine named in it checked in again. " + proof
+			}
+			if proof != "" {
+				proof = " " + proof
+			}
 			if err := l.note(tx, r.custID, r.lic, "migration-overdue", r.contact, "Action needed: two machines use one seat",
-				fmt.Sprintf("The server migration grace of license %s ended on %s and both the old machine and the new machine %s are still active. Decommission the machine you retired by %s; otherwise the license will be disabled.", r.lic, ended, r.dev, dl)); err != nil {
+				fmt.Sprintf("The server migration grace of license %s ended on %s and both the old machine and the new machine %s are still active.%s Decommission the machine you retired by %s; otherwise the license will be disabled.", r.lic, ended, r.dev, proof, dl)); err != nil {
 				return err
 			}
 			if err := l.note(tx, r.custID, r.lic, "fraud-flag", l.FraudContact, "License flagged: migration grace exceeded",
-				fmt.Sprintf("License %s: migration grace ended %s with both machines active (new device %s). The customer has until %s. A follow-up phone call is recorded as a task.", r.lic, ended, r.dev, dl)); err != nil {
+				fmt.Sprintf("License %s: migration grace ended %s with both machines active (new device %s).%s The customer has until %s. A follow-up phone call is recorded as a task.", r.lic, ended, r.dev, proof, dl)); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(`INSERT INTO tasks (at, license_id, kind, assignee, detail) VALUES (?, ?, 'phone-call', ?, ?)`,
 				now, r.lic[:], l.FraudContact, fmt.Sprintf("call the customer about license %s: migration grace exceeded, deadline %s", r.lic, dl)); err != nil {
 				return err
 			}
-			if err := l.event(tx, "fraud-flagged", r.custID, r.lic[:], r.dev[:], "migration grace ended "+ended+", deadline "+dl); err != nil {
+			if err := l.event(tx, "fraud-flagged", r.custID, r.lic[:], r.dev[:], "migration grace ended "+ended+", deadline "+dl+proof); err != nil {
 				return err
 			}
-			out = append(out, SweepAction{License: r.lic, Action: "flagged", Detail: "migration grace ended " + ended + "; deadline " + dl})
+			out = append(out, SweepAction{License: r.lic, Action: "flagged", Detail: "migration grace ended " + ended + "; deadline " + dl + proof})
 		}
 		due, err := scan(`SELECT l.id, NULL, c.id, c.contact, l.flag_deadline, l.fraud_notice FROM licenses l JOIN customers c ON c.id = l.customer_id
 			WHERE l.flagged_at IS NOT NULL AND l.disabled_at IS NULL AND l.flag_deadline <= ? ORDER BY l.id`, now)

@@ -223,9 +223,11 @@ func (l *Ledger) Transfer(key *Key, id license.ID, to, consent string) (*Reissue
 			return err
 		}
 		var pol LicensePolicy
-		if err := tx.QueryRow(`SELECT overage_allowed, overage_price_cents FROM licenses WHERE id = ?`, id[:]).Scan(&pol.OverageAllowed, &pol.OveragePriceCents); err != nil {
+		var lease int64
+		if err := tx.QueryRow(`SELECT overage_allowed, overage_price_cents, lease FROM licenses WHERE id = ?`, id[:]).Scan(&pol.OverageAllowed, &pol.OveragePriceCents, &lease); err != nil {
 			return err
 		}
+		pol.Lease = time.Duration(lease) * time.Second // the new customer's machines keep checking in
 		v, err := l.verifyLicense(tx, key, tok)
 		if err != nil {
 			return err

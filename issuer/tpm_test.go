@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,34 @@ func TestStaleReturnProofRefused(t *testing.T) {
 	}
 	if used := seatsUsed(t, l, tok); used != 1 {
 		t.Fatalf("the stale proof freed the seat: %d used", used)
+	}
+}
+
+// A leased TPM-bound activation is refreshed with its credential unchanged
+// (SPEC 10.4 rule 12): the refreshed token verifies only with that TPM, so
+// a copy of the files that checks in gains a token it cannot use.
+func TestTPMBoundLeaseRefresh(t *testing.T) {
+	r := newTPMRig(t, 2)
+	if err := r.l.RecordLicense(r.k, r.tok, LicensePolicy{Lease: week}); err != nil {
+		t.Fatal(err)
+	}
+	res := r.activate(t)
+	clock := ledgerNow.Add(6 * 24 * time.Hour)
+	r.l.Now = func() time.Time { return clock }
+	ci, err := r.l.CheckIn(r.k, res.Token, r.p.Digest(product), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := activationClaims(t, res.Token), activationClaims(t, ci.Token)
+	if after.Credential == nil || !reflect.DeepEqual(before.Credential, after.Credential) {
+		t.Fatalf("refreshed credential %+v, want %+v", after.Credential, before.Credential)
+	}
+	opts := verifier.Options{Keys: verifier.NewKeyring(r.k.Public()), Product: product, Now: ledgerNow.Add(10 * 24 * time.Hour)}
+	if _, err := verifier.VerifyActivation(r.tok, ci.Token, r.p.Digest(product), opts); !errors.Is(err, verifier.ErrTPMRequired) {
+		t.Fatalf("the refreshed token without the TPM: %v", err)
+	}
+	opts.TPM = r.dev
+	if _, err := verifier.VerifyActivation(r.tok, ci.Token, r.p.Digest(product), opts); err != nil {
+		t.Fatalf("the refreshed token with its TPM after the first lease: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -448,6 +449,53 @@ func TestMoreRefusals(t *testing.T) {
 	before := f.counts()
 	if r := f.do("POST", "/v1/returns", TypeJSON, "", proofBody(t, pact, fpOf(1))); r.status != 409 || r.errCode(t) != "no_support" {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+	sameCounts(t, before, f.counts())
+}
+
+// A leased license: the check-in answers with the activation signed again
+// (API.md §3.2), which verifies after the first one ended; a refused
+// refresh (the device activated again, so the old activation is
+// superseded) answers an error and signs nothing.
+func TestCheckInRefreshesALease(t *testing.T) {
+	f := newFixture(t)
+	c := license.Claims{Vendor: "Acme", Customer: "Globex", Product: product, Edition: "pro", Seats: 2, Kind: license.Subscription,
+		IssuedAt: t0.Add(-24 * time.Hour), Expires: t0.AddDate(1, 0, 0)}
+	lic, err := f.key.Mint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := 7 * 24 * time.Hour
+	if err := f.l.RecordLicense(f.key, lic, issuer.LicensePolicy{Lease: lease}); err != nil {
+		t.Fatal(err)
+	}
+	act := f.activated(lic, 1)
+	f.clock.Advance(3 * 24 * time.Hour)
+	r := f.checkIn(act, fpOf(1))
+	var res struct {
+		Activation string     `json:"activation"`
+		Token      []byte     `json:"token"`
+		Expires    *time.Time `json:"expires"`
+	}
+	if err := json.Unmarshal(r.body, &res); err != nil || r.status != 200 || res.Token == nil || res.Expires == nil || !res.Expires.Equal(f.clock.Now().Add(lease)) {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	kr := verifier.NewKeyring(f.key.Public())
+	at := t0.Add(lease + time.Hour)
+	if _, err := verifier.VerifyActivation(lic, act, fpOf(1), verifier.Options{Keys: kr, Product: product, Now: at}); !errors.Is(err, verifier.ErrActivationExpired) {
+		t.Fatalf("the first activation after its lease: %v", err)
+	}
+	v, err := verifier.VerifyActivation(lic, res.Token, fpOf(1), verifier.Options{Keys: kr, Product: product, Now: at})
+	if err != nil || v.Activation.ID.String() != res.Activation {
+		t.Fatalf("the refreshed activation: %v", err)
+	}
+	// The device activates again: the old activation is superseded.
+	if a := f.activate(request(t, lic, 1, false)); a.status != 200 {
+		t.Fatalf("same device: %d %s", a.status, a.body)
+	}
+	before := f.counts()
+	if r := f.checkIn(res.Token, fpOf(1)); r.status != 403 || r.errCode(t) != "revoked" || bytes.Contains(r.body, []byte(`"token"`)) {
+		t.Fatalf("refresh of a superseded activation: %d %s", r.status, r.body)
 	}
 	sameCounts(t, before, f.counts())
 }

@@ -178,6 +178,9 @@ not stop the others. Exit 1 if any request was refused.`)
 				if !r.MigrationUntil.IsZero() {
 					line["migration_until"] = r.MigrationUntil
 				}
+				if !r.Expires.IsZero() {
+					line["expires"] = r.Expires
+				}
 				e.printJSONLine(line)
 				continue
 			}

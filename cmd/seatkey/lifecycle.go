@@ -301,15 +301,21 @@ list carries it) and its devices are decommissioned.`)
 }
 
 func cmdSweep(e *env, args []string) error {
-	fs := e.flags("sweep", "--ledger DB [--fraud-contact EMAIL] [--json]", `
+	fs := e.flags("sweep", "--ledger DB [--fraud-contact EMAIL] [--inactive-after DURATION] [--json]", `
 Applies the time-based rules as of now (meant for a daily scheduler; running
 it twice changes nothing): a server migration whose grace has ended with both
 machines active flags its license (customer and fraud team notified, a phone
 call recorded as a task); a flag not resolved within the notice period
-disables the license (revoked; the next list carries it). Deliver the
-notifications with 'seatkey notify'.`)
+disables the license (revoked; the next list carries it). Check-ins are
+evidence: if an old machine that has checked in before has not been seen for
+--inactive-after (or since the migration began), the license is not flagged;
+the customer is reminded, once, to decommission it (nothing is decommissioned
+for them), and a later check-in from it flags the license at the next sweep.
+Machines that never checked in count as in use. Deliver the notifications
+with 'seatkey notify'.`)
 	ledgerPath := ledgerFlag(fs)
 	fraud := fs.String("fraud-contact", "", "the vendor's fraud team `EMAIL`")
+	inactive := fs.String("inactive-after", "30d", "an old machine unseen this long is taken for retired (`DURATION`; 0: ignore check-ins)")
 	jsonOut := fs.Bool("json", false, "print JSON Lines, one action a line")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -317,8 +323,15 @@ notifications with 'seatkey notify'.`)
 	if fs.NArg() != 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	after := time.Duration(-1) // check-ins are not used
+	if *inactive != "0" {
+		var err error
+		if after, err = parseValidity("inactive-after", *inactive); err != nil {
+			return err
+		}
+	}
 	return e.withLedger(*ledgerPath, func(l *issuer.Ledger) error {
-		l.FraudContact = *fraud
+		l.FraudContact, l.InactiveAfter = *fraud, after
 		acts, err := l.Sweep()
 		if err != nil {
 			return err

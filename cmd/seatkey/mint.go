@@ -37,6 +37,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 	contact := fs.String("contact", "", "with --ledger: customer's primary contact `EMAIL` for notifications")
 	grace := fs.String("migration-grace", "30d", "with --ledger and --overage deny: how long a server migration may keep both machines active (`DURATION`; 0: no migrations)")
 	notice := fs.String("fraud-notice", "14d", "with --ledger: how long a license flagged after a migration has before it is disabled (`DURATION`)")
+	lease := fs.String("lease", "0", "with --ledger: each activation expires this long after it is signed unless the device checks in (`DURATION` such as 168h or 7d; 0: no lease)")
 	out := fs.StringP("output", "o", "", "write the license to `FILE`")
 	force := forceFlag(fs)
 	jsonOut := fs.Bool("json", false, "print the minted license's claims as JSON")
@@ -52,7 +53,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 		}
 	}
 	if *ledgerPath == "" {
-		for _, f := range []string{"overage", "overage-price", "contact", "migration-grace", "fraud-notice"} {
+		for _, f := range []string{"overage", "overage-price", "contact", "migration-grace", "fraud-notice", "lease"} {
 			if fs.Changed(f) {
 				return usagef("--%s is kept in the ledger: it needs --ledger", f)
 			}
@@ -112,6 +113,11 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 	}
 	if pol.FraudNotice, err = parseValidity("fraud-notice", *notice); err != nil {
 		return err
+	}
+	if *lease != "0" {
+		if pol.Lease, err = parseValidity("lease", *lease); err != nil {
+			return err
+		}
 	}
 	sk, err := e.loadKey(*key, *passFile)
 	if err != nil {

@@ -20,7 +20,8 @@ The device side of 'seatkey serve' (API.md), as a vendor application does it
 through package client, with retries:
 
   activate --license F [--label N] [--failover] [--pub F] -o FILE   activate this machine online, save the activation
-  checkin  --license F --activation F                               report that this machine runs the activation
+  checkin  --license F --activation F [--pub F]                     report that this machine runs the activation;
+                                                                    a leased license's refreshed activation replaces F
   return   --license F --activation F                               give the seat back (delete the file afterwards)
   crl      --pub F -o FILE                                          fetch and verify the latest revocation list
 
@@ -140,6 +141,23 @@ path.`)
 	if err != nil {
 		return onlineErr(err)
 	}
+	if ci.Token != nil && *actFile == "-" {
+		fmt.Fprintln(e.stderr, "the refreshed activation was not saved (--activation -): check in with a file to keep it")
+		ci.Token = nil
+	}
+	if ci.Token != nil {
+		// A leased license: the refreshed activation replaces the file,
+		// atomically, verified first when the vendor's key is given (the
+		// client checked that it is this activation either way).
+		if c.Keys != nil {
+			err = client.SaveActivation(*actFile, lic, ci.Token, fp, c.Keys)
+		} else {
+			err = writeFile(*actFile, license.Armor(license.TypeActivation, ci.Token), 0o644, true)
+		}
+		if err != nil {
+			return fmt.Errorf("checked in, but the refreshed activation was not saved: %w", err)
+		}
+	}
 	if *jsonOut {
 		return e.printJSON(ci)
 	}
@@ -148,6 +166,9 @@ path.`)
 		flag = " (flagged: suspected duplicate)"
 	}
 	fmt.Fprintf(e.stdout, "checked in %s, %d check-ins%s\n", ci.Device, ci.CheckIns, flag)
+	if ci.Token != nil {
+		fmt.Fprintf(e.stdout, "lease renewed until %s: saved %s\n", ci.Expires.Format(time.RFC3339), esc(*actFile))
+	}
 	return nil
 }
 

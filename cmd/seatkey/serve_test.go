@@ -65,6 +65,10 @@ func TestServeCLI(t *testing.T) {
 	if r := runCLI(t, nil, "request", "--license", p("l.lic"), "--root", fixtures+"server", "--label", "server", "-o", p("server.req")); r.code != 0 {
 		t.Fatalf("request: %+v", r)
 	}
+	if r := runCLI(t, nil, "mint", "--key", p("v.key"), "--product", "ledgerpro", "--customer", "Initech", "--edition", "pro", "--seats", "1",
+		"--expires", "2099-01-01", "--ledger", db, "--lease", "7d", "-o", p("leased.lic")); r.code != 0 {
+		t.Fatalf("mint --lease: %+v", r)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
@@ -115,6 +119,24 @@ func TestServeCLI(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", p("laptop.act"), "--root", fixtures+"laptop", p("l.lic")); r.code != 0 {
 		t.Fatalf("online activation does not verify offline: %+v", r)
+	}
+	// A leased license: the check-in renews the lease and replaces the file.
+	if r := runCLI(t, nil, "online", "activate", "--server", base, "--license", p("leased.lic"), "--root", fixtures+"vmware", "--pub", p("v.pub"), "-o", p("leased.act")); r.code != 0 {
+		t.Fatalf("online activate, leased: %+v", r)
+	}
+	first, _ := os.ReadFile(p("leased.act"))
+	time.Sleep(1100 * time.Millisecond) // a new iat
+	if r := runCLI(t, nil, "online", "checkin", "--server", base, "--license", p("leased.lic"), "--activation", p("leased.act"), "--root", fixtures+"vmware", "--pub", p("v.pub")); r.code != 0 || !strings.Contains(r.stdout, "lease renewed until") {
+		t.Fatalf("online checkin, leased: %+v", r)
+	}
+	if renewed, _ := os.ReadFile(p("leased.act")); bytes.Equal(renewed, first) {
+		t.Fatal("the refreshed activation was not saved")
+	}
+	if r := runCLI(t, nil, "inspect", p("leased.act")); r.code != 0 || !strings.Contains(r.stdout, "expires") {
+		t.Fatalf("inspect the renewed activation: %+v", r)
+	}
+	if r := runCLI(t, nil, "verify", "--pub", p("v.pub"), "--product", "ledgerpro", "--activation", p("leased.act"), "--root", fixtures+"vmware", p("leased.lic")); r.code != 0 {
+		t.Fatalf("the renewed activation does not verify offline: %+v", r)
 	}
 	if r := runCLI(t, nil, "online", "crl", "--server", base, "--pub", p("v.pub"), "-o", p("x.crl")); r.code != 1 || !strings.Contains(r.stderr, "no_revocation_list") {
 		t.Fatalf("online crl before any list: %+v", r)

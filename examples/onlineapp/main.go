@@ -120,6 +120,15 @@ func start(ctx context.Context, w io.Writer, c config) error {
 			fmt.Fprintf(w, "check-in failed (the application keeps running): %v\n", err)
 		} else {
 			fmt.Fprintf(w, "checked in (%d so far)\n", ci.CheckIns)
+			if ci.Token != nil {
+				// A leased license: keep the renewed activation, verified and
+				// written atomically, so the next start verifies offline.
+				if err := client.SaveActivation(actPath, lic, ci.Token, fp, keys); err != nil {
+					fmt.Fprintf(w, "the renewed activation was not saved: %v\n", err)
+				} else {
+					fmt.Fprintf(w, "lease renewed until %s\n", ci.Expires.Format(time.DateOnly))
+				}
+			}
 		}
 	}
 	return nil
