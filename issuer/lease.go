@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/license"
+	"github.com/seatkey/seatkey/verifier"
 )
 
 // Leases (SPEC 10.4 rule 12). A license may have a lease: every activation
@@ -113,6 +114,11 @@ func (l *Ledger) refresh(tx *sql.Tx, key *Key, p *proof, lease int64) ([]byte, t
 		if exp.IsZero() || end.Before(exp) {
 			exp = end
 		}
+	}
+	// A lease that ran out is not revived, not even within the clock skew
+	// the verifier allows a machine (found in review).
+	if !c.Expires.IsZero() && !now.Before(c.Expires) {
+		return nil, time.Time{}, fmt.Errorf("%w: %w: the lease ended %s; the machine must be activated again", ErrBadActivation, verifier.ErrActivationExpired, c.Expires.Format(time.RFC3339))
 	}
 	exp = leaseEnd(now, lease, exp)
 	if !exp.After(now) {

@@ -338,3 +338,27 @@ func TestLeaseBounds(t *testing.T) {
 		t.Fatalf("transferred license's lease: %ds", lease)
 	}
 }
+
+// TestLapsedLeaseNotRevived: a check-in minutes after the lease ended,
+// within the clock skew the verifier allows, is refused (found in review:
+// it was refreshed for a whole new lease).
+func TestLapsedLeaseNotRevived(t *testing.T) {
+	l, k, tok, now := leaseLedger(t, 2, time.Hour)
+	m := syntheticMachine(1)
+	r, err := l.Activate(k, requestFor(t, tok, m, "m1", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	*now = ledgerNow.Add(time.Hour + 4*time.Minute) // the lease ended 4 minutes ago
+	if err := verifyAt(t, k, tok, r.Token, m, *now); err == nil {
+		t.Logf("note: the client's verifier still accepts it too (same skew)")
+	}
+	ci, err := l.CheckIn(k, r.Token, m.Digest(product), 0)
+	if !errors.Is(err, verifier.ErrActivationExpired) {
+		exp := "<nil>"
+		if ci != nil && ci.Expires != nil {
+			exp = ci.Expires.String()
+		}
+		t.Fatalf("check-in 4m after the lease ended: err %v, refreshed until %s; want activation_expired", err, exp)
+	}
+}

@@ -222,6 +222,8 @@ var migrations = []string{
 	leaseMigration,
 	// 15: Sweep reminds a customer once per migration (migration.go).
 	checkinRulesMigration,
+	// 16: deliverers claim a notification before sending it (notify.go).
+	claimMigration,
 }
 
 // OpenLedger opens an existing ledger and brings its schema up to date:
@@ -243,7 +245,7 @@ func OpenLedger(path string) (*Ledger, error) {
 	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no lost updates, no deadlocks
 	db := sql.OpenDB(sqliteConnector{dsn: "file:" + path + "?" + q.Encode(), d: &sqlite.Driver{}})
 	l := ledgerOn(db, false)
-	if err := l.migrate(); err != nil {
+	if err := l.migrate(anySchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
@@ -256,40 +258,55 @@ func ledgerOn(db *sql.DB, pg bool) *Ledger {
 
 // openPostgresLedger opens the ledger in a PostgreSQL database; create
 // makes its schema in a database that has none (and refuses one that has).
+// Both checks run inside the migration's transaction, under the ledger's
+// lock, so of two instances creating one ledger at once exactly one does.
 func openPostgresLedger(dsn string, create bool) (*Ledger, error) {
 	db, err := openPostgres(dsn)
 	if err != nil {
 		return nil, err
 	}
 	l := ledgerOn(db, true)
-	var n int
-	err = db.QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`).Scan(&n)
-	switch {
-	case err != nil:
-	case n == 0 && !create:
-		err = fmt.Errorf("%w: the database has no ledger schema (seatkey ledger init makes one)", ErrNoLedger)
-	case n > 0 && create:
-		err = fmt.Errorf("%w: the database already holds a ledger", ErrLedgerExists)
-	default:
-		err = l.migrate()
+	mode := mustExist
+	if create {
+		mode = mustBeNew
 	}
-	if err != nil {
+	if err := l.migrate(mode); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", RedactDSN(dsn), err)
 	}
 	return l, nil
 }
 
+// What migrate requires of the schema it finds. An SQLite file's existence
+// is checked by OpenLedger and CreateLedger themselves (O_EXCL).
+const (
+	anySchema = iota
+	mustExist
+	mustBeNew
+)
+
 // Close closes the ledger.
 func (l *Ledger) Close() error { return l.db.Close() }
 
-func (l *Ledger) migrate() error {
+func (l *Ledger) migrate(mode int) error {
 	ctx := context.Background()
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if mode != anySchema {
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`).Scan(&n); err != nil {
+			return err
+		}
+		switch {
+		case n == 0 && mode == mustExist:
+			return fmt.Errorf("%w: the database has no ledger schema (seatkey ledger init makes one)", ErrNoLedger)
+		case n > 0 && mode == mustBeNew:
+			return fmt.Errorf("%w: the database already holds a ledger", ErrLedgerExists)
+		}
+	}
 	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return err
 	}

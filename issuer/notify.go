@@ -23,6 +23,13 @@ type Notifier interface {
 	Notify(ctx context.Context, n *Notification) error
 }
 
+// claimLapse is how long a deliverer's claim on a notification holds if it
+// never reports back: longer than any delivery with its retries.
+const claimLapse = 10 * time.Minute
+
+// claimMigration lets a deliverer claim a notification before sending it.
+const claimMigration = `ALTER TABLE notifications ADD COLUMN claimed_until INTEGER;`
+
 // ErrPermanent marks a delivery failure that retrying will not fix.
 var ErrPermanent = errors.New("permanent delivery failure")
 
@@ -227,12 +234,24 @@ func (l *Ledger) Deliver(ctx context.Context, nt Notifier) (delivered, failed in
 	}
 	for i := range pending {
 		n := &pending[i]
+		// Claim it first: of two deliverers running at once (two
+		// instances, or two 'seatkey notify'), one sends it. A claim that
+		// was never finished (the process died while sending) lapses.
+		now := l.now().Unix()
+		res, err := l.db.Exec(`UPDATE notifications SET claimed_until = ? WHERE id = ? AND delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?)`,
+			now+int64(claimLapse/time.Second), n.ID, now)
+		if err != nil {
+			return delivered, failed, err
+		}
+		if k, err := res.RowsAffected(); err != nil || k != 1 {
+			continue // delivered or being delivered by another
+		}
 		derr := nt.Notify(ctx, n)
 		if derr == nil {
-			_, err = l.db.Exec(`UPDATE notifications SET delivered_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, l.now().Unix(), n.ID)
+			_, err = l.db.Exec(`UPDATE notifications SET delivered_at = ?, attempts = attempts + 1, last_error = '', claimed_until = NULL WHERE id = ?`, l.now().Unix(), n.ID)
 			delivered++
 		} else {
-			_, err = l.db.Exec(`UPDATE notifications SET attempts = attempts + 1, last_error = ? WHERE id = ?`, derr.Error(), n.ID)
+			_, err = l.db.Exec(`UPDATE notifications SET attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?`, derr.Error(), n.ID)
 			failed++
 		}
 		if err != nil {

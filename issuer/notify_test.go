@@ -290,3 +290,51 @@ func TestWebhookNeedsSecret(t *testing.T) {
 		t.Fatalf("pending after refusal: %+v", pending)
 	}
 }
+
+// slowNotifier records every notification it is asked to send, slowly.
+type slowNotifier struct {
+	mu   sync.Mutex
+	sent map[int64]int
+}
+
+func (s *slowNotifier) Notify(ctx context.Context, n *Notification) error {
+	time.Sleep(2 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent[n.ID]++
+	return nil
+}
+
+// TestConcurrentDeliverersSendOnce: two deliverers at once (two server
+// instances, or two 'seatkey notify') send each notification exactly once
+// (found in review: both sent every one).
+func TestConcurrentDeliverersSendOnce(t *testing.T) {
+	l := ledgerWithNotifications(t)
+	pending, err := l.Notifications(true)
+	if err != nil || len(pending) < 3 {
+		t.Fatalf("%d pending, %v", len(pending), err)
+	}
+	nt := &slowNotifier{sent: map[int64]int{}}
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, _, err := l.Deliver(context.Background(), nt)
+			if err != nil {
+				t.Error(err)
+			}
+			total.Add(int64(d))
+		}()
+	}
+	wg.Wait()
+	for _, n := range pending {
+		if nt.sent[n.ID] != 1 {
+			t.Errorf("notification %d sent %d times", n.ID, nt.sent[n.ID])
+		}
+	}
+	if left, _ := l.Notifications(true); len(left) != 0 || int(total.Load()) != len(pending) {
+		t.Fatalf("%d left pending, %d reported delivered of %d", len(left), total.Load(), len(pending))
+	}
+}

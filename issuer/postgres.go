@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,6 +77,9 @@ func IsPostgres(dsn string) bool {
 // openPostgres connects to the database dsn names. It checks that the
 // server answers, so a wrong address fails here rather than on first use.
 func openPostgres(dsn string) (*sql.DB, error) {
+	if err := checkDSN(dsn); err != nil {
+		return nil, err
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %s", redactDSN(err.Error()))
@@ -91,26 +95,64 @@ func openPostgres(dsn string) (*sql.DB, error) {
 }
 
 // RedactDSN returns dsn with any password replaced, for logs and errors.
+// It errs towards hiding: everything between the scheme and the last '@'
+// but the user name, and the value of every query parameter whose name,
+// percent-decoded, is "password".
 func RedactDSN(dsn string) string {
 	i := strings.Index(dsn, "://")
 	if i < 0 {
-		return dsn
+		return redactParams(dsn)
 	}
-	rest := dsn[i+3:]
-	at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@")
-	if at < 0 {
-		return redactDSN(dsn)
+	head, rest := dsn[:i+3], dsn[i+3:]
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user := rest[:at]
+		if c := strings.IndexAny(user, ":/?"); c >= 0 {
+			user = user[:c] + ":xxxxx"
+		}
+		rest = user + rest[at:]
 	}
-	userinfo := rest[:at]
-	if c := strings.Index(userinfo, ":"); c >= 0 {
-		userinfo = userinfo[:c] + ":xxxxx"
+	return head + redactParams(rest)
+}
+
+// redactParams masks password parameters in a URL's query, or in an
+// error message that repeats "password=...".
+func redactParams(s string) string {
+	q := strings.Index(s, "?")
+	if q < 0 {
+		return passwordParam.ReplaceAllString(s, "${1}xxxxx")
 	}
-	return redactDSN(dsn[:i+3] + userinfo + rest[at:])
+	params := strings.Split(s[q+1:], "&")
+	for n, p := range params {
+		k, _, ok := strings.Cut(p, "=")
+		if dk, err := url.QueryUnescape(k); ok && (err != nil || strings.EqualFold(dk, "password")) {
+			params[n] = k + "=xxxxx"
+		}
+	}
+	return passwordParam.ReplaceAllString(s[:q], "${1}xxxxx") + "?" + strings.Join(params, "&")
 }
 
 var passwordParam = regexp.MustCompile(`(?i)(password=)[^&\s]*`)
 
 func redactDSN(s string) string { return passwordParam.ReplaceAllString(s, "${1}xxxxx") }
+
+// ErrDSN: a postgres:// URL that would be read differently by people and
+// by the driver.
+var ErrDSN = errors.New("ledger URL")
+
+// checkDSN refuses a URL whose user part holds more than one '@' (a
+// password typed with '@' unencoded): the driver splits at the first, so
+// the rest of the password would become the host name and appear in its
+// connection errors.
+func checkDSN(dsn string) error {
+	rest := dsn[strings.Index(dsn, "://")+3:]
+	if end := strings.IndexAny(rest, "?"); end >= 0 {
+		rest = rest[:end]
+	}
+	if strings.Count(rest, "@") > 1 {
+		return fmt.Errorf("%w: more than one '@' before the host: percent-encode '@' in a password as %%40, or leave the password out of the URL and set $PGPASSWORD or ~/.pgpass", ErrDSN)
+	}
+	return nil
+}
 
 // pgDDL turns a migration written for SQLite into PostgreSQL's types.
 func pgDDL(stmt string) string {
@@ -206,16 +248,22 @@ func (c *pgConn) QueryContext(ctx context.Context, q string, args []driver.Named
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, rebind(q), args)
 }
 
-// BeginTx begins a transaction holding the ledger's write lock.
+// BeginTx begins a transaction holding the ledger's write lock. The level
+// is set explicitly: at REPEATABLE READ (a database's default may say so)
+// the snapshot would be taken by the lock statement before it waits, and
+// every later statement would read what was there before the writer ahead
+// committed. lock_timeout is cleared for the transaction, so a database
+// default cannot turn a wait for the lock into an error.
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if opts.Isolation != driver.IsolationLevel(sql.LevelDefault) && opts.Isolation != driver.IsolationLevel(sql.LevelReadCommitted) {
 		return nil, errors.New("ledger: transactions run at READ COMMITTED under the write lock")
 	}
+	opts.Isolation = driver.IsolationLevel(sql.LevelReadCommitted)
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, []driver.NamedValue{{Ordinal: 1, Value: ledgerLock}}); err != nil {
+	if _, err := c.ExecContext(ctx, `SELECT set_config('lock_timeout', '0', true), pg_advisory_xact_lock($1)`, []driver.NamedValue{{Ordinal: 1, Value: ledgerLock}}); err != nil {
 		tx.Rollback()
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -60,10 +61,36 @@ func TestRedactDSN(t *testing.T) {
 		{"postgresql://u:p%40ss@h/d", "postgresql://u:xxxxx@h/d"},
 		{"postgres:///ledger?host=/run/postgresql", "postgres:///ledger?host=/run/postgresql"},
 		{"/var/lib/seatkey/ledger.db", "/var/lib/seatkey/ledger.db"},
+		// Passwords typed literally, and a percent-encoded parameter name
+		// the driver accepts (found in review).
+		{"postgres://seatkey:S3cr/et@127.0.0.1:1/ledger", "postgres://seatkey:xxxxx@127.0.0.1:1/ledger"},
+		{"postgres://seatkey:Pa@ssw0rd@127.0.0.1:1/ledger", "postgres://seatkey:xxxxx@127.0.0.1:1/ledger"},
+		{"postgres://seatkey@127.0.0.1:1/ledger?pass%77ord=S3cret&sslmode=disable", "postgres://seatkey@127.0.0.1:1/ledger?pass%77ord=xxxxx&sslmode=disable"},
+		{"postgres://seatkey@h/l?PASSWORD=S3cret", "postgres://seatkey@h/l?PASSWORD=xxxxx"},
 	} {
 		if got := RedactDSN(tc.in); got != tc.want {
 			t.Errorf("RedactDSN(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestDSNPasswordNotInErrors: whatever the operator typed, the error of a
+// failed open does not contain the password; a password with an unencoded
+// '@', which the driver would split into the host name, is refused first.
+func TestDSNPasswordNotInErrors(t *testing.T) {
+	for _, tc := range []struct{ dsn, secret string }{
+		{"postgres://seatkey:S3cr/et@127.0.0.1:1/ledger?connect_timeout=2", "S3cr/et"},
+		{"postgres://seatkey@127.0.0.1:1/ledger?pass%77ord=S3cret&connect_timeout=2", "S3cret"},
+		{"postgres://seatkey:Pa@ssw0rd@127.0.0.1:1/ledger?connect_timeout=2", "ssw0rd"},
+		{"postgres://seatkey:hunter2@127.0.0.1:1/ledger?connect_timeout=2", "hunter2"},
+	} {
+		_, err := OpenLedger(tc.dsn)
+		if err == nil || strings.Contains(err.Error(), tc.secret) {
+			t.Errorf("OpenLedger(%q): %v", tc.dsn, err)
+		}
+	}
+	if _, err := OpenLedger("postgres://seatkey:Pa@ssw0rd@127.0.0.1:1/ledger"); !errors.Is(err, ErrDSN) {
+		t.Errorf("an unencoded '@' in the password: %v, want ErrDSN", err)
 	}
 }
 
@@ -222,5 +249,103 @@ func TestIsUnavailable(t *testing.T) {
 		if got := IsUnavailable(tc.err); got != tc.want {
 			t.Errorf("IsUnavailable(%v) = %v", tc.err, got)
 		}
+	}
+}
+
+// TestDatabaseDefaultsKeepTheLock: a database whose defaults are REPEATABLE
+// READ and a short lock_timeout (a DBA's choice, found in review) still
+// gives every ledger transaction a fresh view after the lock and a wait, not
+// an error: two instances decide every request, exactly.
+func TestDatabaseDefaultsKeepTheLock(t *testing.T) {
+	srv := pgtest.Need(t)
+	dsn := srv.NewDatabase(t)
+	name := dsn[strings.Index(dsn, "@/")+2 : strings.Index(dsn, "?")]
+	for _, set := range []string{`default_transaction_isolation = 'repeatable read'`, `lock_timeout = '1ms'`} {
+		if err := srv.Exec(context.Background(), "postgres", `ALTER DATABASE `+name+` SET `+set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := newLedgerOn(t, dsn)
+	b, err := OpenLedger(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.Now = a.Now
+	k := testIssuerKey(t)
+	const seats = 5
+	tok := mintFor(t, k, "Globex", seats, license.Subscription, 0)
+	if err := a.RecordLicense(k, tok, LicensePolicy{MigrationGrace: -1}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted, full := 0, 0
+	var other []string
+	for i := 0; i < 30; i++ {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		req := requestFor(t, tok, syntheticMachine(i), fmt.Sprint("m", i), false)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := l.Activate(k, req)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				granted++
+			case errors.Is(err, ErrSeatsExhausted):
+				full++
+			default:
+				if len(other) < 3 {
+					other = append(other, err.Error())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	used := seatsUsed(t, a, tok)
+	t.Logf("granted %d, seats exhausted %d, other errors %d, used %d of %d", granted, full, 30-granted-full, used, seats)
+	for _, e := range other {
+		t.Logf("  error: %s", e)
+	}
+	if used != seats || granted != seats || full != 30-seats {
+		t.Errorf("granted %d, refused %d, used %d of %d seats: every request must get a decision", granted, full, used, seats)
+	}
+}
+
+// TestConcurrentCreateLedger: of several `seatkey ledger init` at once on
+// one empty database, exactly one creates the ledger; the others are told
+// it exists.
+func TestConcurrentCreateLedger(t *testing.T) {
+	dsn := pgtest.Need(t).NewDatabase(t)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := CreateLedger(dsn)
+			if err == nil {
+				l.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, ErrLedgerExists):
+			t.Errorf("unexpected: %v", err)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d of %d concurrent CreateLedger calls reported creating the ledger, want 1", created, len(errs))
 	}
 }
