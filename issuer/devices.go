@@ -57,6 +57,11 @@ func (l *Ledger) persist(tx *sql.Tx, p *pending, dec seatDecision) (*Result, err
 			return nil, err
 		}
 	}
+	if dec.Migration {
+		if _, err := tx.Exec(`INSERT INTO migration_starts (license_id, device_id, started_at) VALUES (?, ?, ?)`, p.lic.ID[:], res.Device[:], now); err != nil {
+			return nil, err
+		}
+	}
 	if p.dev == nil || !bytes.Equal(p.fp, mustMarshal(p.dev.fp)) {
 		if _, err := tx.Exec(`INSERT INTO device_fingerprints (device_id, at, fingerprint) VALUES (?, ?, ?)`, res.Device[:], now, p.fp); err != nil {
 			return nil, err

@@ -133,10 +133,16 @@ func (l *Ledger) account(tx *sql.Tx, custID int64, lic license.ID) (*account, er
 	var kind int
 	var grace int64
 	if err := tx.QueryRow(`SELECT c.suspended, c.recommissions, c.contact, l.kind, l.seats, l.failover, l.overage_allowed, l.overage_price_cents,
-		l.notified_threshold, l.notified_full, l.policy, l.migration_grace FROM licenses l JOIN customers c ON c.id = l.customer_id WHERE l.id = ?`, lic[:]).
+		l.notified_threshold, l.notified_full, l.policy, l.migration_grace, l.migrations_per_year FROM licenses l JOIN customers c ON c.id = l.customer_id WHERE l.id = ?`, lic[:]).
 		Scan(&a.suspended, &a.recommissions, &a.contact, &kind, &a.seats.Seats, &a.seats.Failover, &a.seats.OverageAllowed, &a.priceCents,
-			&a.notifiedThreshold, &a.notifiedFull, &policy, &grace); err != nil {
+			&a.notifiedThreshold, &a.notifiedFull, &policy, &grace, &a.seats.MigrationCap); err != nil {
 		return nil, err
+	}
+	if grace > 0 && a.seats.MigrationCap >= 0 {
+		var err error
+		if a.seats.MigrationsStarted, a.seats.OldestMigration, err = migrationsStarted(tx, lic, l.now()); err != nil {
+			return nil, err
+		}
 	}
 	a.seats.MigrationGrace = time.Duration(grace) * time.Second
 	if dev, until, ok, err := migration(tx, lic); err != nil {

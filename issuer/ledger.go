@@ -224,6 +224,8 @@ var migrations = []string{
 	checkinRulesMigration,
 	// 16: deliverers claim a notification before sending it (notify.go).
 	claimMigration,
+	// 17: a yearly cap on server migrations (migration.go).
+	migrationCapMigration,
 }
 
 // OpenLedger opens an existing ledger and brings its schema up to date:
@@ -346,6 +348,12 @@ type LicensePolicy struct {
 	// FraudNotice is how long a flagged license has before it is disabled
 	// (zero: DefaultFraudNotice).
 	FraudNotice time.Duration
+	// MigrationsPerYear caps the server migrations the license may start in
+	// any 365 days, cancelled ones included (zero: DefaultMigrationsPerYear;
+	// negative: no cap). Without a cap, a customer could keep one machine
+	// more than its seats for good by migrating to a fresh machine and
+	// cancelling before each grace ends.
+	MigrationsPerYear int
 	// Lease, when not zero, is how long each activation of the license is
 	// valid after it is signed: a check-in signs it again (SPEC 10.4 rule
 	// 12). Zero: no lease; otherwise between 1s and MaxLease.
@@ -453,10 +461,10 @@ func (l *Ledger) recordLicense(tx *sql.Tx, c *verifier.License, token []byte, p 
 		return 0, false, err
 	}
 	_, err = tx.Exec(`INSERT INTO licenses (id, customer_id, product, edition, kind, seats, failover, expires, upgrades_until,
-		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision, lease)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		overage_allowed, overage_price_cents, policy, token, kid, recorded_at, migration_grace, fraud_notice, revision, lease, migrations_per_year)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID[:], custID, c.Product, c.Edition, int(c.Kind), c.Seats, c.Failover, nullTime(c.Expires), nullTime(c.UpgradesUntil),
-		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision, lease)
+		pol.OverageAllowed, pol.OveragePriceCents, policy, token, c.KeyID[:], l.now().Unix(), grace, notice, c.Revision, lease, pol.migrationCap())
 	if err != nil {
 		return 0, false, err
 	}

@@ -29,7 +29,51 @@ import (
 const (
 	DefaultMigrationGrace = 30 * 24 * time.Hour
 	DefaultFraudNotice    = 14 * 24 * time.Hour
+	// DefaultMigrationsPerYear: a license may start four server migrations
+	// in any 365 days (at most 120 days of two machines on one seat with
+	// the default grace); past the cap the old machine is decommissioned
+	// first, as for any move.
+	DefaultMigrationsPerYear = 4
 )
+
+// migrationYear is the window the cap counts in.
+const migrationYear = 365 * 24 * time.Hour
+
+// migrationCapMigration records each migration a license starts, and the
+// license's cap (-1: none).
+const migrationCapMigration = `ALTER TABLE licenses ADD COLUMN migrations_per_year INTEGER NOT NULL DEFAULT 4;
+	CREATE TABLE migration_starts (
+		license_id BLOB NOT NULL REFERENCES licenses(id),
+		device_id BLOB NOT NULL,
+		started_at INTEGER NOT NULL
+	);
+	CREATE INDEX migration_starts_license ON migration_starts(license_id, started_at);
+	INSERT INTO migration_starts (license_id, device_id, started_at)
+		SELECT license_id, id, migration_until - (SELECT migration_grace FROM licenses WHERE licenses.id = devices.license_id)
+		FROM devices WHERE migration_until IS NOT NULL;`
+
+// migrationCap is the stored form of MigrationsPerYear.
+func (p *LicensePolicy) migrationCap() int {
+	switch {
+	case p.MigrationsPerYear == 0:
+		return DefaultMigrationsPerYear
+	case p.MigrationsPerYear < 0:
+		return -1
+	}
+	return p.MigrationsPerYear
+}
+
+// migrationsStarted counts the migrations lic started in the year before
+// now, and when the oldest of them started.
+func migrationsStarted(tx *sql.Tx, lic license.ID, now time.Time) (n int, oldest time.Time, err error) {
+	var first sql.NullInt64
+	err = tx.QueryRow(`SELECT COUNT(*), MIN(started_at) FROM migration_starts WHERE license_id = ? AND started_at > ?`,
+		lic[:], now.Add(-migrationYear).Unix()).Scan(&n, &first)
+	if first.Valid {
+		oldest = time.Unix(first.Int64, 0).UTC()
+	}
+	return n, oldest, err
+}
 
 // DefaultInactiveAfter is how long a device that has checked in before may
 // go unseen before Sweep takes it for retired (Ledger.InactiveAfter): the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/activation"
+	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -188,6 +189,33 @@ func (l *Ledger) Upgrade(key *Key, id license.ID, prices *PriceList, edition str
 	return out, err
 }
 
+// storedPolicy reads back the policy a license was recorded with (but the
+// contact, which is the customer's).
+func storedPolicy(tx *sql.Tx, id license.ID) (LicensePolicy, error) {
+	var pol LicensePolicy
+	var match []byte
+	var grace, notice, lease int64
+	err := tx.QueryRow(`SELECT overage_allowed, overage_price_cents, policy, migration_grace, fraud_notice, lease, migrations_per_year FROM licenses WHERE id = ?`, id[:]).
+		Scan(&pol.OverageAllowed, &pol.OveragePriceCents, &match, &grace, &notice, &lease, &pol.MigrationsPerYear)
+	if err != nil {
+		return pol, err
+	}
+	if match != nil {
+		m, err := fingerprint.ParsePolicy(match)
+		if err != nil {
+			return pol, fmt.Errorf("ledger: policy of %s: %w", id, err)
+		}
+		pol.Match = m
+	}
+	pol.MigrationGrace = time.Duration(grace) * time.Second
+	if grace == 0 {
+		pol.MigrationGrace = -1 // stored 0: no migrations
+	}
+	pol.FraudNotice = time.Duration(notice) * time.Second
+	pol.Lease = time.Duration(lease) * time.Second
+	return pol, nil
+}
+
 // Transfer issues the license's terms under a new license ID to another
 // customer, only with consent (a reference to the written consent, recorded
 // with who and when); the old license is revoked (superseded) so the old
@@ -222,12 +250,10 @@ func (l *Ledger) Transfer(key *Key, id license.ID, to, consent string) (*Reissue
 		if err := recordKey(tx, key.Public(), now); err != nil {
 			return err
 		}
-		var pol LicensePolicy
-		var lease int64
-		if err := tx.QueryRow(`SELECT overage_allowed, overage_price_cents, lease FROM licenses WHERE id = ?`, id[:]).Scan(&pol.OverageAllowed, &pol.OveragePriceCents, &lease); err != nil {
+		pol, err := storedPolicy(tx, id) // the same terms: overage, matching, migrations, lease
+		if err != nil {
 			return err
 		}
-		pol.Lease = time.Duration(lease) * time.Second // the new customer's machines keep checking in
 		v, err := l.verifyLicense(tx, key, tok)
 		if err != nil {
 			return err

@@ -25,6 +25,12 @@ type seatState struct {
 	MigrationGrace time.Duration
 	Migrating      *activation.DeviceID
 	MigrationUntil time.Time
+	// MigrationCap is how many migrations the license may start in 365
+	// days (-1: no cap); MigrationsStarted how many it did, the oldest at
+	// OldestMigration.
+	MigrationCap      int
+	MigrationsStarted int
+	OldestMigration   time.Time
 }
 
 // seatDecision is what a request does to the seats.
@@ -52,6 +58,10 @@ func decideSeat(s seatState, o Outcome, failover bool) (seatDecision, error) {
 		return seatDecision{TakesSeat: true, Failover: true}, nil
 	case s.Used < s.Seats:
 		return seatDecision{TakesSeat: true}, nil
+	case !s.OverageAllowed && s.Kind != license.PerDeployment && s.MigrationGrace > 0 && s.Migrating == nil &&
+		s.MigrationCap >= 0 && s.MigrationsStarted >= s.MigrationCap:
+		return seatDecision{}, fmt.Errorf("%w: %d of %d seats used, and the license's %d server migrations in 365 days are used (the oldest began %s): decommission the machine it replaces first",
+			ErrSeatsExhausted, s.Used, s.Seats, s.MigrationCap, s.OldestMigration.Format(time.DateOnly))
 	case !s.OverageAllowed && s.Kind != license.PerDeployment && s.MigrationGrace > 0 && s.Migrating == nil:
 		return seatDecision{TakesSeat: true, Migration: true}, nil
 	case !s.OverageAllowed && s.Migrating != nil:

@@ -3,6 +3,7 @@ package issuer
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/seatkey/seatkey/license"
 )
@@ -13,6 +14,13 @@ func TestDecideSeat(t *testing.T) {
 		return seatState{Kind: license.Subscription, Seats: 5, Failover: 1, OverageAllowed: overage, Used: used, FailoversUsed: fo}
 	}
 	dep := func(used int) seatState { return seatState{Kind: license.PerDeployment, Seats: 2, Used: used} }
+	// mig: all 5 seats used, overage denied, a grace, started of cap migrations this year.
+	mig := func(started, capped int) seatState {
+		s := sub(5, 0, false)
+		s.MigrationGrace, s.MigrationCap, s.MigrationsStarted = time.Hour, capped, started
+		return s
+	}
+	migration := seatDecision{TakesSeat: true, Migration: true}
 	none := seatDecision{}
 	seat := seatDecision{TakesSeat: true}
 	over := seatDecision{TakesSeat: true, Overage: true}
@@ -41,6 +49,10 @@ func TestDecideSeat(t *testing.T) {
 		{"failover exhausted on a recommission", sub(0, 1, true), Recommissioned, true, none, ErrFailoverExhausted},
 		{"per-deployment, seats-1 ever", dep(1), NewDevice, false, seat, nil},
 		{"per-deployment, all used for good", dep(2), NewDevice, false, none, ErrSeatsExhausted},
+		{"migration, cap-1 started this year", mig(3, 4), NewDevice, false, migration, nil},
+		{"migration, cap started this year", mig(4, 4), NewDevice, false, none, ErrSeatsExhausted},
+		{"migration, no cap", mig(40, -1), NewDevice, false, migration, nil},
+		{"recommission as a migration, cap started", mig(4, 4), Recommissioned, false, none, ErrSeatsExhausted},
 	}
 	for _, tc := range tests {
 		got, err := decideSeat(tc.s, tc.o, tc.failover)

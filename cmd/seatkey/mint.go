@@ -36,6 +36,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 	overagePrice := fs.String("overage-price", "50", "with --ledger: price per overage device, USD")
 	contact := fs.String("contact", "", "with --ledger: customer's primary contact `EMAIL` for notifications")
 	grace := fs.String("migration-grace", "30d", "with --ledger and --overage deny: how long a server migration may keep both machines active (`DURATION`; 0: no migrations)")
+	migrations := fs.Int("migrations-per-year", issuer.DefaultMigrationsPerYear, "with --ledger: server migrations the license may start in any 365 days, cancelled ones included (-1: no cap)")
 	notice := fs.String("fraud-notice", "14d", "with --ledger: how long a license flagged after a migration has before it is disabled (`DURATION`)")
 	lease := fs.String("lease", "0", "with --ledger: each activation expires this long after it is signed unless the device checks in (`DURATION` such as 168h or 7d; 0: no lease)")
 	out := fs.StringP("output", "o", "", "write the license to `FILE`")
@@ -53,7 +54,7 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 		}
 	}
 	if *ledgerPath == "" {
-		for _, f := range []string{"overage", "overage-price", "contact", "migration-grace", "fraud-notice", "lease"} {
+		for _, f := range []string{"overage", "overage-price", "contact", "migration-grace", "migrations-per-year", "fraud-notice", "lease"} {
 			if fs.Changed(f) {
 				return usagef("--%s is kept in the ledger: it needs --ledger", f)
 			}
@@ -110,6 +111,14 @@ letter or digit, at most 63 characters (sso, api, reports-v2).`)
 		if pol.MigrationGrace, err = parseValidity("migration-grace", *grace); err != nil {
 			return err
 		}
+	}
+	switch {
+	case *migrations == -1:
+		pol.MigrationsPerYear = -1
+	case *migrations < 1:
+		return usagef("--migrations-per-year must be 1 or more, or -1 for no cap (no migrations at all: --migration-grace 0)")
+	default:
+		pol.MigrationsPerYear = *migrations
 	}
 	if pol.FraudNotice, err = parseValidity("fraud-notice", *notice); err != nil {
 		return err
