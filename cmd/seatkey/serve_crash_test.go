@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,11 +103,30 @@ func TestServeKilledMidLoad(t *testing.T) {
 
 	cmd, url := startServe(t, bin, db, keyPath+".key", "127.0.0.1:0")
 	addr := url[len("http://"):]
-	c := &client.Client{BaseURL: url, Attempts: 200, Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Timeout: 5 * time.Second}
-	var sent, answered atomic.Int32
-	devices := make([]string, clients)
-	errs := make([]error, clients)
-	var wg sync.WaitGroup
+	load := startDevices(t, lic, clients, 20*time.Millisecond, url)
+	load.waitSent(clients / 2)
+	cmd.Process.Kill() // SIGKILL: no shutdown, requests in flight are cut
+	cmd.Wait()
+	killedAt, sentAt := load.answered.Load(), load.sent.Load()
+	cmd2, _ := startServe(t, bin, db, keyPath+".key", addr)
+	defer func() { cmd2.Process.Kill(); cmd2.Wait() }()
+	granted, refused := load.account(t, db, seats)
+	t.Logf("killed when %d of %d clients had sent and %d were answered; all completed: %d granted, %d seats_exhausted", sentAt, clients, killedAt, granted, refused)
+}
+
+// deviceLoad is a fleet of devices, each activating once through its own
+// client (its own connections, retries with backoff) against one URL, their
+// starts spread over time so that faults land in the middle.
+type deviceLoad struct {
+	sent, answered atomic.Int32
+	devices        []string
+	errs           []error
+	wg             sync.WaitGroup
+}
+
+func startDevices(t *testing.T, lic []byte, clients int, spread time.Duration, url string) *deviceLoad {
+	t.Helper()
+	d := &deviceLoad{devices: make([]string, clients), errs: make([]error, clients)}
 	for i := 0; i < clients; i++ {
 		p := &fingerprint.Profile{}
 		p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", i))
@@ -117,61 +137,72 @@ func TestServeKilledMidLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Add(1)
+		c := &client.Client{BaseURL: url, HTTP: &http.Client{Transport: &http.Transport{}},
+			Attempts: 300, Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}
+		d.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i) * 20 * time.Millisecond) // spread over the kill
-			sent.Add(1)
+			defer d.wg.Done()
+			time.Sleep(time.Duration(i) * spread)
+			d.sent.Add(1)
 			a, err := c.Activate(context.Background(), req)
 			if err == nil {
-				devices[i] = a.Device
+				d.devices[i] = a.Device
 			}
-			errs[i] = err
-			answered.Add(1)
+			d.errs[i] = err
+			d.answered.Add(1)
 		}()
 	}
-	for sent.Load() < clients/2 {
+	return d
+}
+
+// waitSent waits until n devices have sent their request.
+func (d *deviceLoad) waitSent(n int) {
+	for d.sent.Load() < int32(n) {
 		time.Sleep(time.Millisecond)
 	}
-	cmd.Process.Kill() // SIGKILL: no shutdown, requests in flight are cut
-	cmd.Wait()
-	killedAt, sentAt := answered.Load(), sent.Load()
-	cmd2, _ := startServe(t, bin, db, keyPath+".key", addr)
-	defer func() { cmd2.Process.Kill(); cmd2.Wait() }()
-	wg.Wait()
+}
 
-	granted := map[string]bool{}
-	refused := 0
-	for i, err := range errs {
+// account waits for every device, then checks that every seat of the
+// ledger at db is accounted for exactly once: each device that was granted
+// one holds a device the ledger has, no two got the same, the ledger has no
+// device no client was given, the seats are all taken and every other
+// device was told seats_exhausted. It returns the counts.
+func (d *deviceLoad) account(t *testing.T, db string, seats int) (granted, refused int) {
+	t.Helper()
+	d.wg.Wait()
+	got := map[string]bool{}
+	for i, err := range d.errs {
 		var ae *client.Error
 		switch {
 		case err == nil:
-			if granted[devices[i]] {
-				t.Errorf("two clients got device %s", devices[i])
+			if got[d.devices[i]] {
+				t.Errorf("two clients got device %s", d.devices[i])
 			}
-			granted[devices[i]] = true
+			got[d.devices[i]] = true
 		case errors.As(err, &ae) && ae.Code == "seats_exhausted":
 			refused++
 		default:
 			t.Errorf("client %d: %v", i, err)
 		}
 	}
-	l, err = issuer.OpenLedger(db)
+	l, err := issuer.OpenLedger(db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	inLedger := 0
-	l.EachDevice(issuer.Filter{}, func(d *issuer.Device) error {
+	l.EachDevice(issuer.Filter{}, func(dev *issuer.Device) error {
 		inLedger++
-		if !granted[d.ID.String()] {
-			t.Errorf("device %s holds a seat no client was given", d.ID)
+		if !got[dev.ID.String()] {
+			t.Errorf("device %s holds a seat no client was given", dev.ID)
 		}
 		return nil
 	})
-	if inLedger != len(granted) || len(granted) != seats || refused != clients-seats {
-		t.Fatalf("%d devices in the ledger, %d granted, %d refused (seats %d, clients %d; %d sent and %d answered before the kill)",
-			inLedger, len(granted), refused, seats, clients, sentAt, killedAt)
+	if inLedger != len(got) || len(got) != seats || refused != len(d.errs)-seats {
+		t.Fatalf("%d devices in the ledger, %d granted, %d refused (seats %d, clients %d)", inLedger, len(got), refused, seats, len(d.errs))
 	}
-	t.Logf("killed when %d of %d clients had sent and %d were answered; all completed: %d granted, %d seats_exhausted", sentAt, clients, killedAt, len(granted), refused)
+	if _, _, err := l.VerifyAudit(); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	return len(got), refused
 }

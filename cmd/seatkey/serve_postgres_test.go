@@ -1,23 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/seatkey/seatkey/activation"
-	"github.com/seatkey/seatkey/client"
-	"github.com/seatkey/seatkey/fingerprint"
 	"github.com/seatkey/seatkey/internal/pgtest"
 	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
@@ -128,85 +120,17 @@ func TestServeTwoInstancesOnPostgres(t *testing.T) {
 	defer func() { b.Process.Kill(); b.Wait() }()
 	lb := newBalancer(t, urlA[len("http://"):], urlB[len("http://"):])
 
-	var sent atomic.Int32
-	devices := make([]string, clients)
-	errs := make([]error, clients)
-	var wg sync.WaitGroup
-	for i := 0; i < clients; i++ {
-		p := &fingerprint.Profile{}
-		p.Set(fingerprint.SystemUUID, fmt.Sprintf("4c4c4544-0000-0000-0000-%012d", i))
-		p.Set(fingerprint.BoardSerial, fmt.Sprintf("BRD%07d", i))
-		p.Set(fingerprint.SystemSerial, fmt.Sprintf("SVC%05d", i))
-		p.Set(fingerprint.Disks, fmt.Sprintf("wwn:0x5002%012x", i))
-		req, err := activation.NewRequest(lic, p.Digest("ledgerpro"), fmt.Sprintf("host-%d", i), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Each device is its own machine, with its own connections.
-		c := &client.Client{BaseURL: "http://" + lb.ln.Addr().String(), HTTP: &http.Client{Transport: &http.Transport{}},
-			Attempts: 300, Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Timeout: 5 * time.Second}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i) * 25 * time.Millisecond) // spread over both faults
-			sent.Add(1)
-			act, err := c.Activate(context.Background(), req)
-			if err == nil {
-				devices[i] = act.Device
-			}
-			errs[i] = err
-		}()
-	}
-	for sent.Load() < clients/3 {
-		time.Sleep(time.Millisecond)
-	}
+	load := startDevices(t, lic, clients, 25*time.Millisecond, "http://"+lb.ln.Addr().String())
+	load.waitSent(clients / 3)
 	a.Process.Kill() // SIGKILL: requests in flight on this instance are cut
 	a.Wait()
-	killedAt := sent.Load()
-	for sent.Load() < clients*2/3 {
-		time.Sleep(time.Millisecond)
-	}
-	restartedAt := sent.Load()
+	killedAt := load.sent.Load()
+	load.waitSent(clients * 2 / 3)
+	restartedAt := load.sent.Load()
 	if err := pg.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-
-	granted := map[string]bool{}
-	refused := 0
-	for i, err := range errs {
-		var ae *client.Error
-		switch {
-		case err == nil:
-			if granted[devices[i]] {
-				t.Errorf("two clients got device %s", devices[i])
-			}
-			granted[devices[i]] = true
-		case errors.As(err, &ae) && ae.Code == "seats_exhausted":
-			refused++
-		default:
-			t.Errorf("client %d: %v", i, err)
-		}
-	}
-	l, err = issuer.OpenLedger(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	inLedger := 0
-	l.EachDevice(issuer.Filter{}, func(d *issuer.Device) error {
-		inLedger++
-		if !granted[d.ID.String()] {
-			t.Errorf("device %s holds a seat no client was given", d.ID)
-		}
-		return nil
-	})
-	if inLedger != len(granted) || len(granted) != seats || refused != clients-seats {
-		t.Fatalf("%d devices in the ledger, %d granted, %d refused (seats %d, clients %d)", inLedger, len(granted), refused, seats, clients)
-	}
-	if _, _, err := l.VerifyAudit(); err != nil {
-		t.Fatalf("audit chain: %v", err)
-	}
+	granted, refused := load.account(t, dsn, seats)
 	if lb.served[0].Load() == 0 || lb.served[1].Load() == 0 {
 		t.Fatalf("both instances must have served: %d and %d connections", lb.served[0].Load(), lb.served[1].Load())
 	}
@@ -218,5 +142,5 @@ func TestServeTwoInstancesOnPostgres(t *testing.T) {
 		t.Errorf("instance B answered 500 %d times:\n%s", internal, log)
 	}
 	t.Logf("instance A killed when %d of %d clients had sent, the database restarted at %d; connections A %d, B %d; B answered 503 %d times; all completed: %d granted, %d seats_exhausted",
-		killedAt, clients, restartedAt, lb.served[0].Load(), lb.served[1].Load(), unavailable, len(granted), refused)
+		killedAt, clients, restartedAt, lb.served[0].Load(), lb.served[1].Load(), unavailable, granted, refused)
 }
