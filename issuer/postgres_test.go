@@ -166,25 +166,34 @@ func TestSchemaParity(t *testing.T) {
 	}
 }
 
+// twoInstances opens two ledgers on the database dsn (two server instances,
+// each with its own connection pool) and records a license of seats with no
+// migrations, so the seats alone decide.
+func twoInstances(t *testing.T, dsn string, seats int) (a, b *Ledger, k *Key, tok []byte) {
+	t.Helper()
+	a, _ = newLedgerOn(t, dsn)
+	b, err := OpenLedger(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	b.Now = a.Now
+	k = testIssuerKey(t)
+	tok = mintFor(t, k, "Globex", seats, license.Subscription, 0)
+	if err := a.RecordLicense(k, tok, LicensePolicy{MigrationGrace: -1}); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, k, tok
+}
+
 // TestTwoInstancesNeverOversell: two ledgers (two server instances, each
 // with its own connection pool) activate on one PostgreSQL database at once,
 // in batches as the server does; the seats hold exactly.
 func TestTwoInstancesNeverOversell(t *testing.T) {
 	srv := pgtest.Need(t)
 	dsn := srv.NewDatabase(t)
-	a, _ := newLedgerOn(t, dsn)
-	b, err := OpenLedger(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	b.Now = a.Now
-	k := testIssuerKey(t)
 	const seats = 20
-	tok := mintFor(t, k, "Globex", seats, license.Subscription, 0)
-	if err := a.RecordLicense(k, tok, LicensePolicy{MigrationGrace: -1}); err != nil {
-		t.Fatal(err)
-	}
+	a, b, k, tok := twoInstances(t, dsn, seats)
 	var reqs [][]byte
 	for i := 0; i < 60; i++ {
 		reqs = append(reqs, requestFor(t, tok, syntheticMachine(i), fmt.Sprint("m", i), false))
@@ -265,19 +274,8 @@ func TestDatabaseDefaultsKeepTheLock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, _ := newLedgerOn(t, dsn)
-	b, err := OpenLedger(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	b.Now = a.Now
-	k := testIssuerKey(t)
 	const seats = 5
-	tok := mintFor(t, k, "Globex", seats, license.Subscription, 0)
-	if err := a.RecordLicense(k, tok, LicensePolicy{MigrationGrace: -1}); err != nil {
-		t.Fatal(err)
-	}
+	a, b, k, tok := twoInstances(t, dsn, seats)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	granted, full := 0, 0
