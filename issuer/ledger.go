@@ -226,6 +226,8 @@ var migrations = []string{
 	claimMigration,
 	// 17: a yearly cap on server migrations (migration.go).
 	migrationCapMigration,
+	// 18: sign-in attempts counted for every instance (attempts.go).
+	attemptsMigration,
 }
 
 // OpenLedger opens an existing ledger and brings its schema up to date:

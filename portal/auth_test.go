@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -396,21 +395,20 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
-func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(2, time.Minute)
-	for i := 0; i < maxTracked; i++ {
-		l.allow(fmt.Sprint(i), start)
-	}
-	if !l.allow("0", start) || l.allow("0", start) {
-		t.Error("a tracked key: want its third attempt refused")
-	}
-	if l.allow("new", start) {
-		t.Error("a new key past the bound: want refused")
-	}
-	if !l.allow("new", start.Add(time.Minute)) || len(l.seen) != 1 {
-		t.Errorf("after the window: %d tracked", len(l.seen))
-	}
-	if l.allow(strings.Repeat("k", 1000), start); len(l.seen) > 2 {
-		t.Error("long keys")
+// TestRateLimitShared: two portal instances serving one ledger count one
+// key's sign-in attempts together (the counts live in the ledger), so an
+// attacker gains nothing by spreading attempts over instances.
+func TestRateLimitShared(t *testing.T) {
+	e := newEnv(t, RateLimit{PerIP: 100, PerKey: 3, Window: time.Minute})
+	other := httptest.NewServer(New(e.l, Options{BaseURL: e.srv.URL, Mailer: &SMTPMailer{Addr: e.smtp.Addr(), From: "portal@vendor.example"},
+		Clock: e.clk.Now, RateLimit: RateLimit{PerIP: 100, PerKey: 3, Window: time.Minute}, Key: e.key, Vendor: "acme-software"}))
+	t.Cleanup(other.Close)
+	clients := []*client{newClient(t, e.srv.URL), newClient(t, other.URL)}
+	for i := 1; i <= 4; i++ {
+		c := clients[i%2]
+		code, _ := c.post("/", url.Values{"key": {e.acmeSub.String()}, "csrf": {c.csrf("/")}})
+		if want := map[bool]int{true: 200, false: 429}[i <= 3]; code != want {
+			t.Fatalf("attempt %d for one key, alternating instances: %d, want %d", i, code, want)
+		}
 	}
 }

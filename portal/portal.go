@@ -110,11 +110,12 @@ func New(l *issuer.Ledger, o Options) http.Handler {
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	p := &portal{l: l, o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{},
-		ipLimit: newLimiter(o.RateLimit.PerIP, o.RateLimit.Window), keyLimit: newLimiter(o.RateLimit.PerKey, o.RateLimit.Window),
 		mailSem: make(chan struct{}, 8), log: o.Logger}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.ipLimit = newLimiter(l, p.log, o.RateLimit.PerIP, o.RateLimit.Window)
+	p.keyLimit = newLimiter(l, p.log, o.RateLimit.PerKey, o.RateLimit.Window)
 	p.css, _ = assets.ReadFile("static/portal.css")
 	names, _ := fs.Glob(assets, "templates/*.html")
 	for _, n := range names {

@@ -1,62 +1,43 @@
 package portal
 
 import (
-	"sync"
+	"log/slog"
 	"time"
+
+	"github.com/seatkey/seatkey/issuer"
 )
 
-// RateLimit bounds sign-in attempts. Counts live in this process's memory:
-// a restart forgets them, and several instances count separately.
+// RateLimit bounds sign-in attempts. The counts are kept in the ledger
+// (issuer.Ledger.CountAttempt): every instance serving one ledger counts
+// together, and a restart does not reset them.
 type RateLimit struct {
 	PerIP  int           // attempts per client IP per window; default 20
 	PerKey int           // attempts per product key or operator name per window; default 5
 	Window time.Duration // default 15 minutes
 }
 
-// limiter counts attempts per key in fixed windows.
+// limiter counts attempts per key in fixed windows, in the ledger.
 type limiter struct {
-	mu     sync.Mutex
+	l      *issuer.Ledger
+	log    *slog.Logger
 	max    int
 	window time.Duration
-	seen   map[string]*bucket
 }
 
-type bucket struct {
-	start time.Time
-	n     int
+func newLimiter(l *issuer.Ledger, log *slog.Logger, max int, window time.Duration) *limiter {
+	return &limiter{l: l, log: log, max: max, window: window}
 }
 
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, seen: map[string]*bucket{}}
-}
-
-// maxTracked bounds the memory of a limiter. Past it, finished windows are
-// forgotten; if that is not enough, keys not yet tracked are refused until
-// windows finish (a flood of new keys cannot reset the limits).
-const maxTracked = 100000
-
-// allow counts one attempt for key at now and reports whether it is within the limit.
+// allow counts one attempt for key at now and reports whether it is within
+// the limit. If the ledger cannot count it, the attempt is refused: a
+// sign-in the portal cannot limit is not let through.
 func (l *limiter) allow(key string, now time.Time) bool {
 	if len(key) > 128 {
 		key = key[:128]
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.seen[key]
-	if b == nil && len(l.seen) >= maxTracked {
-		for k, b := range l.seen {
-			if now.Sub(b.start) >= l.window {
-				delete(l.seen, k)
-			}
-		}
-		if len(l.seen) >= maxTracked {
-			return false
-		}
+	ok, err := l.l.CountAttempt(key, l.max, l.window, now)
+	if err != nil {
+		l.log.Error("rate limit: the ledger could not count an attempt; refused", slog.Any("error", err))
 	}
-	if b == nil || now.Sub(b.start) >= l.window || now.Before(b.start) {
-		b = &bucket{start: now}
-		l.seen[key] = b
-	}
-	b.n++
-	return b.n <= l.max
+	return ok
 }
