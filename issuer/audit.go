@@ -91,23 +91,25 @@ var genesis = make([]byte, sha256.Size)
 
 // appendEvent writes one event as the next link of the chain.
 func (l *Ledger) appendEvent(tx *sql.Tx, kind string, customer int64, lic, dev []byte, detail string) error {
-	prev, count := genesis, int64(0)
-	var lastID int64
-	err := tx.QueryRow(`SELECT last_id, hash, count FROM audit_head WHERE id = 1`).Scan(&lastID, &prev, &count)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	prev := genesis
+	var next int64
+	var head []byte
+	// The next id and the chain's head (NULL before the first entry) in one
+	// statement: one round trip.
+	if err := tx.QueryRow(`SELECT (SELECT COALESCE(MAX(id), 0) + 1 FROM events), h.hash
+		FROM (SELECT 1 AS one) AS x LEFT JOIN audit_head h ON h.id = 1`).Scan(&next, &head); err != nil {
 		return err
 	}
-	e := &AuditEntry{At: l.now(), Actor: l.Actor, Kind: kind, Customer: customer, License: lic, Device: dev, Detail: detail}
-	if err := tx.QueryRow(`INSERT INTO events (id, at, actor, kind, customer_id, license_id, device_id, detail, prev_hash)
-		VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.At.Unix(), e.Actor, kind, customer, lic, dev, detail, prev).Scan(&e.ID); err != nil {
-		return err
+	if head != nil {
+		prev = head
 	}
+	e := &AuditEntry{ID: next, At: l.now(), Actor: l.Actor, Kind: kind, Customer: customer, License: lic, Device: dev, Detail: detail}
 	h := entryHash(prev, e)
-	if _, err := tx.Exec(`UPDATE events SET hash = ? WHERE id = ?`, h, e.ID); err != nil {
+	if _, err := tx.Exec(`INSERT INTO events (id, at, actor, kind, customer_id, license_id, device_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.At.Unix(), e.Actor, kind, customer, lic, dev, detail, prev, h); err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO audit_head (id, last_id, hash, count) VALUES (1, ?, ?, 1)
+	_, err := tx.Exec(`INSERT INTO audit_head (id, last_id, hash, count) VALUES (1, ?, ?, 1)
 		ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash, count = audit_head.count + 1`, e.ID, h)
 	return err
 }

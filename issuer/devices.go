@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seatkey/seatkey/activation"
@@ -95,17 +96,28 @@ func mustMarshal(fp *fingerprint.Fingerprint) []byte {
 // indexDigests makes the device findable by every identity digest it has
 // now; digests of earlier revisions stay (the index only grows).
 func indexDigests(tx *sql.Tx, lic license.ID, dev activation.DeviceID, fp *fingerprint.Fingerprint) error {
+	var q strings.Builder
+	var args []any
 	for _, c := range fingerprint.Components() {
 		if c.Class() != fingerprint.Identity {
 			continue
 		}
 		for _, d := range fp.Components[c] {
-			if _, err := tx.Exec(`INSERT INTO device_digests (license_id, digest, device_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, lic[:], d[:], dev[:]); err != nil {
-				return err
+			if args == nil {
+				q.WriteString(`INSERT INTO device_digests (license_id, digest, device_id) VALUES (?, ?, ?)`)
+			} else {
+				q.WriteString(`, (?, ?, ?)`)
 			}
+			args = append(args, lic[:], d[:], dev[:])
 		}
 	}
-	return nil
+	if args == nil {
+		return nil
+	}
+	// One statement for all of them: one round trip to the database.
+	q.WriteString(` ON CONFLICT DO NOTHING`)
+	_, err := tx.Exec(q.String(), args...)
+	return err
 }
 
 // revokeLiveActivations revokes, as superseded, every activation of the

@@ -138,12 +138,7 @@ func (l *Ledger) account(tx *sql.Tx, custID int64, lic license.ID) (*account, er
 			&a.notifiedThreshold, &a.notifiedFull, &policy, &grace, &a.seats.MigrationCap); err != nil {
 		return nil, err
 	}
-	if grace > 0 && a.seats.MigrationCap >= 0 {
-		var err error
-		if a.seats.MigrationsStarted, a.seats.OldestMigration, err = migrationsStarted(tx, lic, l.now()); err != nil {
-			return nil, err
-		}
-	}
+
 	a.seats.MigrationGrace = time.Duration(grace) * time.Second
 	if dev, until, ok, err := migration(tx, lic); err != nil {
 		return nil, err
@@ -158,7 +153,13 @@ func (l *Ledger) account(tx *sql.Tx, custID int64, lic license.ID) (*account, er
 		}
 	}
 	var err error
-	a.seats.Used, a.seats.FailoversUsed, err = usage(tx, lic)
+	if a.seats.Used, a.seats.FailoversUsed, err = usage(tx, lic); err != nil {
+		return nil, err
+	}
+	// The migration cap matters only when a migration could start.
+	if grace > 0 && a.seats.MigrationCap >= 0 && !a.seats.OverageAllowed && a.seats.Used >= a.seats.Seats {
+		a.seats.MigrationsStarted, a.seats.OldestMigration, err = migrationsStarted(tx, lic, l.now())
+	}
 	return a, err
 }
 
