@@ -419,14 +419,20 @@ type LicenseInfo struct {
 	UpgradesUntil     *time.Time   `json:"upgrades_until,omitempty"`
 	OverageAllowed    bool         `json:"overage_allowed"`
 	OveragePriceCents int64        `json:"overage_price_cents"`
-	RecordedAt        time.Time    `json:"recorded_at"`
+	// The license's migration and lease terms (LicensePolicy), in seconds;
+	// zero grace: no migrations; zero lease: none; -1 migrations: no cap.
+	MigrationGraceSeconds int64     `json:"migration_grace_seconds"`
+	MigrationsPerYear     int       `json:"migrations_per_year"`
+	LeaseSeconds          int64     `json:"lease_seconds"`
+	RecordedAt            time.Time `json:"recorded_at"`
 }
 
 // Licenses lists the licenses the filter selects, by ID.
 func (l *Ledger) Licenses(f Filter) ([]LicenseInfo, error) {
 	w, args := f.where()
 	rows, err := l.db.Query(`SELECT l.id, c.name, l.product, l.edition, l.kind, l.seats, l.failover, l.expires, l.upgrades_until,
-		l.overage_allowed, l.overage_price_cents, l.recorded_at FROM licenses l JOIN customers c ON c.id = l.customer_id`+w+` ORDER BY l.id`, args...)
+		l.overage_allowed, l.overage_price_cents, l.migration_grace, l.migrations_per_year, l.lease, l.recorded_at
+		FROM licenses l JOIN customers c ON c.id = l.customer_id`+w+` ORDER BY l.id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -439,7 +445,7 @@ func (l *Ledger) Licenses(f Filter) ([]LicenseInfo, error) {
 		var exp, upg sql.NullInt64
 		var rec int64
 		if err := rows.Scan(&id, &li.Customer, &li.Product, &li.Edition, &kind, &li.Seats, &li.Failover, &exp, &upg,
-			&li.OverageAllowed, &li.OveragePriceCents, &rec); err != nil {
+			&li.OverageAllowed, &li.OveragePriceCents, &li.MigrationGraceSeconds, &li.MigrationsPerYear, &li.LeaseSeconds, &rec); err != nil {
 			return nil, err
 		}
 		copy(li.ID[:], id)

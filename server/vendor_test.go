@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seatkey/seatkey/issuer"
 	"github.com/seatkey/seatkey/license"
 )
 
@@ -182,12 +183,20 @@ func TestVendorReads(t *testing.T) {
 	r = f.do("GET", "/v1/licenses", "", f.read, nil)
 	var ls struct {
 		Licenses []struct {
-			Customer        string
-			Seats           int
-			Overage_allowed bool
+			Customer                string
+			Seats                   int
+			Overage_allowed         bool
+			Migration_grace_seconds *int64
+			Migrations_per_year     *int
+			Lease_seconds           *int64
 		}
 	}
-	if json.Unmarshal(r.body, &ls); len(ls.Licenses) != 1 || ls.Licenses[0].Seats != 2 || !ls.Licenses[0].Overage_allowed {
+	// The fixture records licenses without migrations (grace 0), the default
+	// cap and no lease: the terms are reported as recorded.
+	if json.Unmarshal(r.body, &ls); len(ls.Licenses) != 1 || ls.Licenses[0].Seats != 2 || !ls.Licenses[0].Overage_allowed ||
+		ls.Licenses[0].Migration_grace_seconds == nil || *ls.Licenses[0].Migration_grace_seconds != 0 ||
+		ls.Licenses[0].Migrations_per_year == nil || *ls.Licenses[0].Migrations_per_year != issuer.DefaultMigrationsPerYear ||
+		ls.Licenses[0].Lease_seconds == nil || *ls.Licenses[0].Lease_seconds != 0 {
 		t.Fatalf("%s", r.body)
 	}
 	r = f.do("GET", "/v1/customers", "", f.read, nil)
