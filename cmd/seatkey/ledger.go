@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,7 +15,7 @@ import (
 )
 
 func cmdLedger(e *env, args []string) error {
-	fs := e.flags("ledger", "init --ledger DB", `
+	fs := e.flags("ledger", "init --ledger DB | copy --ledger DB --to DB", `
 'seatkey ledger init' creates a new, empty ledger (an SQLite file, mode 0600)
 and refuses a path where anything exists. Every other command opens an
 existing ledger only, so a mistyped --ledger is an error rather than a new,
@@ -23,17 +24,30 @@ empty ledger.
 A postgres:// URL names an existing PostgreSQL database, which init gives
 the ledger's schema (it refuses a database that already holds one). Leave
 the password out of the URL, which others can read in the process list:
-the driver takes it from $PGPASSWORD or ~/.pgpass.`)
+the driver takes it from $PGPASSWORD or ~/.pgpass.
+
+'seatkey ledger copy' copies a whole ledger into a new one, for a vendor
+moving from its SQLite file to PostgreSQL (or back): every row as it is,
+the same IDs and the same audit chain, checked after the copy. It holds
+both ledgers' write locks while it runs; stop the servers first anyway,
+and point them at the new ledger after.`)
 	ledgerPath := ledgerFlag(fs)
+	to := fs.String("to", "", "copy: the new ledger, an SQLite `FILE` or a postgres:// URL (created by the copy)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "init" {
-		return usagef("the only subcommand is: ledger init --ledger DB")
+	if fs.NArg() != 1 || (fs.Arg(0) != "init" && fs.Arg(0) != "copy") {
+		return usagef("the subcommands are: ledger init --ledger DB, ledger copy --ledger DB --to DB")
 	}
 	if *ledgerPath == "" {
 		return usagef("--ledger is required")
+	}
+	if fs.Arg(0) == "copy" {
+		return ledgerCopy(e, *ledgerPath, *to, *jsonOut)
+	}
+	if *to != "" {
+		return usagef("--to goes with ledger copy")
 	}
 	l, err := issuer.CreateLedger(*ledgerPath)
 	if err != nil {
@@ -50,6 +64,42 @@ the driver takes it from $PGPASSWORD or ~/.pgpass.`)
 		return nil
 	}
 	fmt.Fprintf(e.stderr, "created ledger %s (mode 0600)\n", esc(*ledgerPath))
+	return nil
+}
+
+// ledgerCopy copies the ledger at from into a new ledger at to.
+func ledgerCopy(e *env, from, to string, jsonOut bool) error {
+	if to == "" {
+		return usagef("ledger copy needs --to, the new ledger")
+	}
+	src, err := e.openLedger(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := issuer.CreateLedger(to)
+	if err != nil {
+		return err
+	}
+	rep, err := issuer.CopyLedger(src, dst)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if !issuer.IsPostgres(to) {
+			os.Remove(to) // a failed copy leaves no half ledger behind to be mistaken for one
+		}
+		return err
+	}
+	if jsonOut {
+		return e.printJSON(map[string]any{"from": issuer.RedactDSN(from), "to": issuer.RedactDSN(to), "tables": rep.Tables, "audit": rep.Audit})
+	}
+	var rows int64
+	for _, n := range rep.Tables {
+		rows += n
+	}
+	fmt.Fprintf(e.stdout, "copied %d rows in %d tables from %s to %s; the audit chain verifies: %d entries, head %x\n",
+		rows, len(rep.Tables), esc(issuer.RedactDSN(from)), esc(issuer.RedactDSN(to)), rep.Audit.Entries, rep.Audit.Hash)
 	return nil
 }
 

@@ -20,7 +20,7 @@
 //
 // The ledger:
 //
-//	ledger init   create a new, empty ledger (0600)
+//	ledger init   create a new, empty ledger (0600); ledger copy: into a new one
 //	devices       list the ledger's devices
 //	decommission  free the seats of devices, by ID or label
 //	report        usage report: device rows or license summaries (CSV or JSON)
@@ -91,7 +91,7 @@ func commandTable() []command {
 		{"request", "write an activation request for this machine", cmdRequest},
 		{"activate", "activate any number of requests against the ledger", cmdActivate},
 		{"return", "give a TPM-bound device's seat back: a signed proof, the TPM key deleted", cmdReturn},
-		{"ledger", "create a ledger (ledger init)", cmdLedger},
+		{"ledger", "create a ledger (ledger init) or copy one (ledger copy)", cmdLedger},
 		{"devices", "list the devices in the ledger", cmdDevices},
 		{"decommission", "free the seats of devices", cmdDecommission},
 		{"report", "usage report: device rows or license summaries", cmdReport},

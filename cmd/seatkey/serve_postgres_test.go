@@ -144,3 +144,43 @@ func TestServeTwoInstancesOnPostgres(t *testing.T) {
 	t.Logf("instance A killed when %d of %d clients had sent, the database restarted at %d; connections A %d, B %d; B answered 503 %d times; all completed: %d granted, %d seats_exhausted",
 		killedAt, clients, restartedAt, lb.served[0].Load(), lb.served[1].Load(), unavailable, granted, refused)
 }
+
+// TestLedgerCopyToPostgres: 'seatkey ledger copy' moves an SQLite ledger
+// into an empty PostgreSQL database, and the CLI reads the same devices
+// from it.
+func TestLedgerCopyToPostgres(t *testing.T) {
+	if err := pgtest.Available(); err != nil {
+		pgtest.SkipOrFail(t, err)
+	}
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	dsn := pg.NewDatabase(t)
+	dir := t.TempDir()
+	p := func(s string) string { return filepath.Join(dir, s) }
+	for _, args := range [][]string{
+		{"keygen", "-o", p("acme"), "--unencrypted"},
+		{"ledger", "init", "--ledger", p("vendor.db")},
+		{"mint", "--key", p("acme.key"), "--product", "ledgerpro", "--customer", "Globex", "--edition", "pro", "--seats", "2",
+			"--expires", "2099-12-31", "--ledger", p("vendor.db"), "-o", p("globex.lic")},
+		{"request", "--license", p("globex.lic"), "--root", fixtures + "/server", "--label", "server", "-o", p("server.req")},
+		{"activate", "--key", p("acme.key"), "--ledger", p("vendor.db"), "-o", p("acts"), p("server.req")},
+	} {
+		if r := runCLI(t, nil, args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	r := runCLI(t, nil, "ledger", "copy", "--ledger", p("vendor.db"), "--to", dsn, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"devices": 1`) {
+		t.Fatalf("copy: %+v", r)
+	}
+	a, b := runCLI(t, nil, "devices", "--ledger", p("vendor.db"), "--json"), runCLI(t, nil, "devices", "--ledger", dsn, "--json")
+	if a.code != 0 || a.stdout != b.stdout || !strings.Contains(b.stdout, "server") {
+		t.Fatalf("devices differ:\n%s\n%s", a.stdout, b.stdout)
+	}
+	if r := runCLI(t, nil, "ledger", "copy", "--ledger", p("vendor.db"), "--to", dsn); r.code != 1 || !strings.Contains(r.stderr, "already holds a ledger") {
+		t.Fatalf("a second copy into the same database: %+v", r)
+	}
+}
