@@ -40,7 +40,11 @@ const (
 const migrationYear = 365 * 24 * time.Hour
 
 // migrationCapMigration records each migration a license starts, and the
-// license's cap (-1: none).
+// license's cap (-1: none). A ledger upgraded to it counts the migrations in
+// progress from their start, and those that ended (cancelled or complete)
+// from when they ended, the latest their start can be counted from: a
+// customer's earlier rotations are not forgotten by the upgrade (found in
+// review).
 const migrationCapMigration = `ALTER TABLE licenses ADD COLUMN migrations_per_year INTEGER NOT NULL DEFAULT 4;
 	CREATE TABLE migration_starts (
 		license_id BLOB NOT NULL REFERENCES licenses(id),
@@ -50,7 +54,10 @@ const migrationCapMigration = `ALTER TABLE licenses ADD COLUMN migrations_per_ye
 	CREATE INDEX migration_starts_license ON migration_starts(license_id, started_at);
 	INSERT INTO migration_starts (license_id, device_id, started_at)
 		SELECT license_id, id, migration_until - (SELECT migration_grace FROM licenses WHERE licenses.id = devices.license_id)
-		FROM devices WHERE migration_until IS NOT NULL;`
+		FROM devices WHERE migration_until IS NOT NULL;
+	INSERT INTO migration_starts (license_id, device_id, started_at)
+		SELECT license_id, device_id, at FROM events
+		WHERE kind IN ('migration-cancelled', 'migration-complete') AND license_id IS NOT NULL AND device_id IS NOT NULL;`
 
 // migrationCap is the stored form of MigrationsPerYear.
 func (p *LicensePolicy) migrationCap() int {
@@ -63,11 +70,11 @@ func (p *LicensePolicy) migrationCap() int {
 	return p.MigrationsPerYear
 }
 
-// migrationsStarted counts the migrations lic started in the year before
-// now, and when the oldest of them started.
+// migrationsStarted counts the migrations lic started in the 365 days up to
+// now, both ends included, and when the oldest of them started.
 func migrationsStarted(tx *sql.Tx, lic license.ID, now time.Time) (n int, oldest time.Time, err error) {
 	var first sql.NullInt64
-	err = tx.QueryRow(`SELECT COUNT(*), MIN(started_at) FROM migration_starts WHERE license_id = ? AND started_at > ?`,
+	err = tx.QueryRow(`SELECT COUNT(*), MIN(started_at) FROM migration_starts WHERE license_id = ? AND started_at >= ?`,
 		lic[:], now.Add(-migrationYear).Unix()).Scan(&n, &first)
 	if first.Valid {
 		oldest = time.Unix(first.Int64, 0).UTC()

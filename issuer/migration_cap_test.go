@@ -121,3 +121,119 @@ func TestTransferKeepsPolicy(t *testing.T) {
 		t.Fatalf("a transferred license without migrations migrated: %v", err)
 	}
 }
+
+// TestMigrationCapWindowInclusive: SPEC 10.4 rule 11 says "at most its
+// cap of migrations in any 365 days". migrationsStarted counts
+// started_at > now-365d, so a start exactly 365 days after the first one
+// is a fifth start inside the closed span [t0, t0+365d].
+func TestMigrationCapWindowInclusive(t *testing.T) {
+	l, k, tok, now, _ := migrationLedger(t)
+	t0 := *now
+	for i := 0; i < DefaultMigrationsPerYear; i++ {
+		r, err := l.Activate(k, requestFor(t, tok, syntheticMachine(100+i), fmt.Sprint("vm", i), false))
+		if err != nil || r.MigrationUntil.IsZero() {
+			t.Fatalf("migration %d: %v", i, err)
+		}
+		if err := l.Decommission(r.Device); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(time.Hour)
+	}
+	*now = t0.Add(migrationYear)
+	r, err := l.Activate(k, requestFor(t, tok, syntheticMachine(200), "vm-5", false))
+	if err == nil && !r.MigrationUntil.IsZero() {
+		t.Fatalf("a fifth migration started at %s, exactly 365 days after the first (%s): 5 starts within 365 days", *now, t0)
+	}
+}
+
+// TestMigrationCapBackfill: migration 17 back-fills only
+// migrations still in progress. A ledger upgraded after a customer's four
+// cancelled rotations in the last weeks grants four more at once, although
+// the events (migration-cancelled / migration-complete, at most one grace
+// after each start) say the year's cap is used.
+func TestMigrationCapBackfill(t *testing.T) {
+	if onPostgres {
+		t.Skip("the downgrade below is SQLite DDL")
+	}
+	l, path := newLedger(t)
+	clock := ledgerNow
+	now := &clock
+	l.Now = func() time.Time { return *now }
+	k := testIssuerKey(t)
+	tok := mintFor(t, k, "Globex", 2, license.Subscription, 0)
+	if err := l.RecordLicense(k, tok, LicensePolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if _, err := l.Activate(k, requestFor(t, tok, syntheticMachine(i), "old", false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < DefaultMigrationsPerYear; i++ {
+		r, err := l.Activate(k, requestFor(t, tok, syntheticMachine(100+i), fmt.Sprint("vm", i), false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(29 * 24 * time.Hour)
+		if err := l.Decommission(r.Device); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same ledger as a schema-16 one, then upgraded by OpenLedger.
+	for _, q := range []string{`DROP TABLE rate_limits`, `DROP TABLE migration_starts`, `ALTER TABLE licenses DROP COLUMN migrations_per_year`,
+		`DELETE FROM schema_migrations WHERE version >= 17`} {
+		if _, err := l.db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	l.Close()
+	l2, err := OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	l2.Now = func() time.Time { return *now }
+	r, err := l2.Activate(k, requestFor(t, tok, syntheticMachine(300), "vm-after-upgrade", false))
+	if !errors.Is(err, ErrSeatsExhausted) {
+		t.Fatalf("after the upgrade a 5th migration in %d days started (until %s): the 4 cancelled ones were not back-filled",
+			4*29, r.MigrationUntil.Format(time.DateOnly))
+	}
+}
+
+// TestTransferKeepsMigrationCount: the new license ID of a transfer starts
+// with the old one's migrations: a transfer does not reset the cap.
+func TestTransferKeepsMigrationCount(t *testing.T) {
+	l, _ := newLedger(t)
+	clock := ledgerNow
+	l.Now = func() time.Time { return clock }
+	k := testIssuerKey(t)
+	c := proLicense(1)
+	tok, err := k.Mint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RecordLicense(k, tok, LicensePolicy{MigrationsPerYear: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Activate(k, requestFor(t, tok, syntheticMachine(1), "old", false)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Activate(k, requestFor(t, tok, syntheticMachine(2), "vm", false))
+	if err != nil || r.MigrationUntil.IsZero() {
+		t.Fatalf("the one migration: %v", err)
+	}
+	clock = clock.Add(24 * time.Hour)
+	if err := l.Decommission(r.Device); err != nil {
+		t.Fatal(err)
+	}
+	re, err := l.Transfer(k, c.ID, "Initech", "ticket 12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Activate(k, requestFor(t, re.Token, syntheticMachine(1), "old", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Activate(k, requestFor(t, re.Token, syntheticMachine(3), "vm2", false)); !errors.Is(err, ErrSeatsExhausted) {
+		t.Fatalf("a migration after the transfer, the cap of 1 used: %v", err)
+	}
+}

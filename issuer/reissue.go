@@ -262,6 +262,12 @@ func (l *Ledger) Transfer(key *Key, id license.ID, to, consent string) (*Reissue
 		if err != nil {
 			return err
 		}
+		// The migrations the license started go with it: a transfer does
+		// not reset the yearly cap.
+		if _, err := tx.Exec(`INSERT INTO migration_starts (license_id, device_id, started_at) SELECT ?, device_id, started_at FROM migration_starts WHERE license_id = ?`,
+			v.ID[:], id[:]); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`INSERT INTO revocations (kind, id, reason, at, active) VALUES ('license', ?, ?, ?, 1)
 			ON CONFLICT (kind, id) DO UPDATE SET reason = excluded.reason, at = excluded.at, active = 1`, id[:], int(license.ReasonSuperseded), now.Unix()); err != nil {
 			return err

@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -410,5 +411,42 @@ func TestRateLimitShared(t *testing.T) {
 		if want := map[bool]int{true: 200, false: 429}[i <= 3]; code != want {
 			t.Fatalf("attempt %d for one key, alternating instances: %d, want %d", i, code, want)
 		}
+	}
+}
+
+// TestRateLimitLedgerError: when the ledger cannot count an attempt, the
+// sign-in is refused as unavailable (503), not as a lock-out (found in
+// review: it read "Too many sign-in attempts").
+func TestRateLimitLedgerError(t *testing.T) {
+	e := newEnv(t, RateLimit{PerIP: 100, PerKey: 100, Window: time.Minute})
+	c := newClient(t, e.srv.URL)
+	csrf := c.csrf("/")
+	e.l.Close() // the ledger is unreachable
+	code, body := c.post("/", url.Values{"key": {e.acmeSub.String()}, "csrf": {csrf}})
+	if code != 503 || !strings.Contains(body, "Sign-in is unavailable") || strings.Contains(body, "Too many") {
+		t.Fatalf("ledger unreachable: %d\n%s", code, body)
+	}
+}
+
+// TestLimiterLocalFirst: attempts over the limit are refused by the
+// instance's own count without reaching the ledger, whose count stays at
+// the limit; an IPv6 client's whole /64 is one key.
+func TestLimiterLocalFirst(t *testing.T) {
+	e := newEnv(t, RateLimit{})
+	l := newLimiter(e.l, slog.New(slog.DiscardHandler), 2, time.Minute)
+	for i := 0; i < 5; i++ {
+		if ok, err := l.allow("ip:x", start); err != nil || ok != (i < 2) {
+			t.Fatalf("attempt %d: %v %v", i+1, ok, err)
+		}
+	}
+	e.l.Close() // a refusal past the local limit does not touch the ledger
+	if ok, err := l.allow("ip:x", start); ok || err != nil {
+		t.Fatalf("past the local limit: %v %v", ok, err)
+	}
+	if a, b := ipKey("2001:db8:1:2:aaaa::1"), ipKey("2001:db8:1:2:ffff::9"); a != b || a != "ip:2001:db8:1:2::/64" {
+		t.Fatalf("IPv6 keys %q %q", a, b)
+	}
+	if k := ipKey("192.0.2.7"); k != "ip:192.0.2.7" {
+		t.Fatalf("IPv4 key %q", k)
 	}
 }

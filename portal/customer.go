@@ -32,8 +32,7 @@ func (p *portal) requestLink(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	now := p.now()
 	// The key is counted only for attempts the IP limit lets through.
-	if !p.ipLimit.allow("ip:"+clientIP(r), now) || !p.keyLimit.allow("key:"+strings.ToLower(key), now) {
-		p.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Too many sign-in attempts from here or for this key. Wait 15 minutes and try again.")
+	if !p.allowSignIn(w, r, now, "key:"+strings.ToLower(key), "Too many sign-in attempts from here or for this key. Wait 15 minutes and try again.") {
 		return
 	}
 	select {
@@ -88,8 +87,7 @@ func (p *portal) useLink(w http.ResponseWriter, r *http.Request) {
 		p.forbiddenCSRF(w, r)
 		return
 	}
-	if !p.ipLimit.allow("ip:"+clientIP(r), p.now()) {
-		p.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Too many sign-in attempts from here. Wait 15 minutes and try again.")
+	if !p.allowSignIn(w, r, p.now(), "", "Too many sign-in attempts from here. Wait 15 minutes and try again.") {
 		return
 	}
 	tok := r.PostFormValue("token")

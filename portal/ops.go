@@ -145,8 +145,7 @@ func (p *portal) opsLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostFormValue("name")
 	now := p.now()
-	if !p.ipLimit.allow("ip:"+clientIP(r), now) || !p.keyLimit.allow("op:"+strings.ToLower(name), now) {
-		p.fail(w, r, http.StatusTooManyRequests, "Too many attempts", "Too many sign-in attempts from here or for this account. Wait 15 minutes and try again.")
+	if !p.allowSignIn(w, r, now, "op:"+strings.ToLower(name), "Too many sign-in attempts from here or for this account. Wait 15 minutes and try again.") {
 		return
 	}
 	if _, err := p.l.CheckOperator(name, []byte(r.PostFormValue("password"))); err != nil {

@@ -311,6 +311,24 @@ func (p *portal) forbiddenCSRF(w http.ResponseWriter, r *http.Request) {
 
 // clientIP is the connection's address: the portal does not trust
 // X-Forwarded-For (put the rate limit in the proxy when behind one).
+// allowSignIn counts a sign-in attempt against the client's IP limit and,
+// if key is not empty and the IP is within its limit, against key's. It
+// answers the refusal itself: 429 with tooMany, or 503 when the ledger
+// could not count the attempt (an outage must not read as a lock-out).
+func (p *portal) allowSignIn(w http.ResponseWriter, r *http.Request, now time.Time, key, tooMany string) bool {
+	ok, err := p.ipLimit.allow(ipKey(clientIP(r)), now)
+	if ok && err == nil && key != "" {
+		ok, err = p.keyLimit.allow(key, now)
+	}
+	switch {
+	case err != nil:
+		p.fail(w, r, http.StatusServiceUnavailable, "Sign-in unavailable", "Sign-in is unavailable right now. Try again in a minute.")
+	case !ok:
+		p.fail(w, r, http.StatusTooManyRequests, "Too many attempts", tooMany)
+	}
+	return ok && err == nil
+}
+
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
