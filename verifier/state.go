@@ -13,6 +13,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/seatkey/seatkey/internal/atomicfile"
 	"github.com/seatkey/seatkey/internal/cborx"
 	"github.com/seatkey/seatkey/license"
 )
@@ -27,12 +28,11 @@ var (
 )
 
 const (
-	maxStateSize        = 1 << 16
-	maxCompromisedKeys  = 4096
-	maxTime             = 253402300799
-	stateFileName       = "seatkey.state"
-	stateTempFilePrefix = ".seatkey-state-"
-	lastSeenStep        = 60 // seconds
+	maxStateSize       = 1 << 16
+	maxCompromisedKeys = 4096
+	maxTime            = 253402300799
+	stateFileName      = "seatkey.state"
+	lastSeenStep       = 60 // seconds
 )
 
 // wireState is the state file (SPEC.md section 7, "State file"):
@@ -193,28 +193,7 @@ func writeState(path string, s *state) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), stateTempFilePrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteBytes(path, data, 0o600, true)
 }
 
 // observe is the state step of SPEC.md section 7 (S1 to S8): it reads the

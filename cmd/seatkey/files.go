@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/seatkey/seatkey/internal/atomicfile"
 )
 
 // errExists refuses to replace an output file without --force.
@@ -44,46 +44,11 @@ func writeFileFunc(path string, mode fs.FileMode, force bool, write func(io.Writ
 			return err
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a link, or on failure; a no-op after a rename
-	bw := bufio.NewWriterSize(f, 1<<16)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if force {
-		err = os.Rename(tmp, path)
-	} else if err = os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+	err := atomicfile.Write(path, mode, force, write)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s: %w", esc(path), errExists)
-	} else if err != nil {
-		// No hard links here (some network and FAT file systems): the Lstat
-		// above is the check, and the rename follows it closely.
-		err = os.Rename(tmp, path)
 	}
-	if err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }
 
 // readInput reads a file, or standard input for "-", up to maxInput bytes.
