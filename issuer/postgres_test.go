@@ -347,3 +347,44 @@ func TestConcurrentCreateLedger(t *testing.T) {
 		t.Errorf("%d of %d concurrent CreateLedger calls reported creating the ledger, want 1", created, len(errs))
 	}
 }
+
+// TestTwoInstancesOneMachine: one machine's requests (different labels, so
+// different requests) sent to two instances at once make one device and
+// take one seat: a customer cannot split a machine into two seats' worth
+// of devices by racing instances.
+func TestTwoInstancesOneMachine(t *testing.T) {
+	dsn := pgtest.Need(t).NewDatabase(t)
+	a, b, k, tok := twoInstances(t, dsn, 5)
+	m := syntheticMachine(7)
+	var wg sync.WaitGroup
+	devices := make([]string, 12)
+	errs := make([]error, 12)
+	for i := range devices {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		req := requestFor(t, tok, m, fmt.Sprint("label-", i), false)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := l.Activate(k, req)
+			if err == nil {
+				devices[i] = r.Device.String()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if devices[i] != devices[0] {
+			t.Fatalf("one machine became devices %s and %s", devices[0], devices[i])
+		}
+	}
+	if used := seatsUsed(t, a, tok); used != 1 {
+		t.Fatalf("one machine uses %d seats", used)
+	}
+}
