@@ -249,6 +249,13 @@ func (s *Server) Restart() error {
 	return s.start()
 }
 
+// Halt stops the server (fast shutdown), keeping its data for Resume: a
+// database that is down for a while.
+func (s *Server) Halt() error { return s.stop() }
+
+// Resume starts a halted server again on the same data.
+func (s *Server) Resume() error { return s.start() }
+
 func (s *Server) stop() error {
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
