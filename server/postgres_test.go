@@ -1,13 +1,12 @@
 package server
 
 import (
-	"strings"
-
-	"github.com/seatkey/seatkey/license"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/seatkey/seatkey/internal/pgtest"
+	"github.com/seatkey/seatkey/license"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
