@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/seatkey/seatkey/internal/testdir"
 )
 
 func TestWrite(t *testing.T) {
-	dir := tempDir(t)
+	dir := testdir.New(t)
 	p := filepath.Join(dir, "out")
 	if err := WriteBytes(p, []byte("one"), 0o600, false); err != nil {
 		t.Fatal(err)
@@ -70,19 +72,4 @@ func TestWriteReplacesALinkNotItsTarget(t *testing.T) {
 	if st, _ := os.Lstat(link); st.Mode()&fs.ModeSymlink != 0 {
 		t.Fatal("the link is still there")
 	}
-}
-
-// tempDir is t.TempDir, but under Wine (CI's Windows) a directory whose
-// cleanup Wine refuses ("Invalid function" from unlinkat, after a hard
-// link) is left behind rather than failing the test.
-func tempDir(t *testing.T) string {
-	if runtime.GOOS != "windows" {
-		return t.TempDir()
-	}
-	d, err := os.MkdirTemp("", "atomicfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
 }
