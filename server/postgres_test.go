@@ -20,14 +20,7 @@ func TestSuiteOnPostgres(t *testing.T) { pgtest.RerunOnPostgres(t) }
 // and device requests answer 503 unavailable with Retry-After (a balancer
 // takes the instance out, clients retry), and once it is back, 200.
 func TestDatabaseDown(t *testing.T) {
-	if err := pgtest.Available(); err != nil {
-		pgtest.SkipOrFail(t, err)
-	}
-	pg, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
+	pg := pgtest.Own(t)
 	f := newFixtureAt(t, pg.NewDatabase(t))
 	lic := f.mint("Globex", 2, license.Subscription, 0, false)
 	if r := f.do("GET", "/healthz", "", "", nil); r.status != 200 {

@@ -76,18 +76,11 @@ func TestServeTwoInstancesOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the seatkey binary and runs two instances on a PostgreSQL server")
 	}
-	if err := pgtest.Available(); err != nil {
-		pgtest.SkipOrFail(t, err)
-	}
+	pg := pgtest.Own(t) // its own server: this test restarts it
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("go tool not found: cannot build the seatkey binary")
 	}
-	pg, err := pgtest.Start() // its own server: this test restarts it
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
 	dsn := pg.NewDatabase(t)
 
 	dir := t.TempDir()
@@ -149,14 +142,7 @@ func TestServeTwoInstancesOnPostgres(t *testing.T) {
 // into an empty PostgreSQL database, and the CLI reads the same devices
 // from it.
 func TestLedgerCopyToPostgres(t *testing.T) {
-	if err := pgtest.Available(); err != nil {
-		pgtest.SkipOrFail(t, err)
-	}
-	pg, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
+	pg := pgtest.Own(t)
 	dsn := pg.NewDatabase(t)
 	dir := t.TempDir()
 	p := func(s string) string { return filepath.Join(dir, s) }

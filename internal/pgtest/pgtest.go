@@ -75,6 +75,22 @@ func NeedDurable(t testing.TB) *Server {
 	return durable
 }
 
+// Own starts a server of the test's own (one it may halt or restart
+// without disturbing other tests), stopped when the test ends; it skips or
+// fails like Need when PostgreSQL is not installed.
+func Own(t testing.TB) *Server {
+	t.Helper()
+	if err := Available(); err != nil {
+		SkipOrFail(t, err)
+	}
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Main runs the tests and then stops the shared servers that started.
 func Main(m *testing.M) int {
 	code := m.Run()
