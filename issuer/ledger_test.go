@@ -385,33 +385,54 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	}
 }
 
+// raceActivations sends every request at once, request i to
+// ledgers[i%len(ledgers)] (one ledger, or several instances of one), and
+// returns each one's result and error.
+func raceActivations(k *Key, reqs [][]byte, ledgers ...*Ledger) ([]*Result, []error) {
+	results, errs := make([]*Result, len(reqs)), make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		l := ledgers[i%len(ledgers)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = l.Activate(k, req)
+		}()
+	}
+	wg.Wait()
+	return results, errs
+}
+
+// tally counts the activations granted, those refused for want of a seat,
+// and the other errors.
+func tally(errs []error) (granted, full int, other []error) {
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			granted++
+		case errors.Is(err, ErrSeatsExhausted):
+			full++
+		default:
+			other = append(other, err)
+		}
+	}
+	return granted, full, other
+}
+
 // Many activations at once on a license without overage never exceed its seats.
 func TestConcurrentActivations(t *testing.T) {
 	l, _ := newLedger(t)
 	k := testIssuerKey(t)
 	tok := mintFor(t, k, "Globex", 7, license.Subscription, 0)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok, full := 0, 0
+	var reqs [][]byte
 	for i := 0; i < 24; i++ {
-		req := requestFor(t, tok, syntheticMachine(100+i), fmt.Sprint("m", i), false)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := l.Activate(k, req)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, ErrSeatsExhausted):
-				full++
-			default:
-				t.Errorf("unexpected: %v", err)
-			}
-		}()
+		reqs = append(reqs, requestFor(t, tok, syntheticMachine(100+i), fmt.Sprint("m", i), false))
 	}
-	wg.Wait()
+	_, errs := raceActivations(k, reqs, l)
+	ok, full, other := tally(errs)
+	if len(other) > 0 {
+		t.Errorf("unexpected: %v", other)
+	}
 	// Seven seats and one server migration (SPEC 10.4 rule 11), never more.
 	if ok != 8 || full != 16 || seatsUsed(t, l, tok) != 7 || migrating(t, l) != 1 {
 		t.Fatalf("ok %d, refused %d, used %d, migrating %d", ok, full, seatsUsed(t, l, tok), migrating(t, l))

@@ -82,7 +82,7 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %s", redactDSN(err.Error()))
+		return nil, fmt.Errorf("ledger: %s", passwordParam.ReplaceAllString(err.Error(), "${1}xxxxx"))
 	}
 	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(16)
@@ -132,8 +132,6 @@ func redactParams(s string) string {
 }
 
 var passwordParam = regexp.MustCompile(`(?i)(password=)[^&\s]*`)
-
-func redactDSN(s string) string { return passwordParam.ReplaceAllString(s, "${1}xxxxx") }
 
 // ErrDSN: a postgres:// URL that would be read differently by people and
 // by the driver.

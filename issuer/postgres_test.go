@@ -276,39 +276,16 @@ func TestDatabaseDefaultsKeepTheLock(t *testing.T) {
 	}
 	const seats = 5
 	a, b, k, tok := twoInstances(t, dsn, seats)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	granted, full := 0, 0
-	var other []string
+	var reqs [][]byte
 	for i := 0; i < 30; i++ {
-		l := a
-		if i%2 == 1 {
-			l = b
-		}
-		req := requestFor(t, tok, syntheticMachine(i), fmt.Sprint("m", i), false)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := l.Activate(k, req)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				granted++
-			case errors.Is(err, ErrSeatsExhausted):
-				full++
-			default:
-				if len(other) < 3 {
-					other = append(other, err.Error())
-				}
-			}
-		}()
+		reqs = append(reqs, requestFor(t, tok, syntheticMachine(i), fmt.Sprint("m", i), false))
 	}
-	wg.Wait()
+	_, errs := raceActivations(k, reqs, a, b)
+	granted, full, other := tally(errs)
 	used := seatsUsed(t, a, tok)
 	t.Logf("granted %d, seats exhausted %d, other errors %d, used %d of %d", granted, full, 30-granted-full, used, seats)
-	for _, e := range other {
-		t.Logf("  error: %s", e)
+	for _, e := range other[:min(3, len(other))] {
+		t.Logf("  error: %v", e)
 	}
 	if used != seats || granted != seats || full != 30-seats {
 		t.Errorf("granted %d, refused %d, used %d of %d seats: every request must get a decision", granted, full, used, seats)
@@ -356,32 +333,17 @@ func TestTwoInstancesOneMachine(t *testing.T) {
 	dsn := pgtest.Need(t).NewDatabase(t)
 	a, b, k, tok := twoInstances(t, dsn, 5)
 	m := syntheticMachine(7)
-	var wg sync.WaitGroup
-	devices := make([]string, 12)
-	errs := make([]error, 12)
-	for i := range devices {
-		l := a
-		if i%2 == 1 {
-			l = b
-		}
-		req := requestFor(t, tok, m, fmt.Sprint("label-", i), false)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := l.Activate(k, req)
-			if err == nil {
-				devices[i] = r.Device.String()
-			}
-			errs[i] = err
-		}()
+	var reqs [][]byte
+	for i := 0; i < 12; i++ {
+		reqs = append(reqs, requestFor(t, tok, m, fmt.Sprint("label-", i), false))
 	}
-	wg.Wait()
+	results, errs := raceActivations(k, reqs, a, b)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
-		if devices[i] != devices[0] {
-			t.Fatalf("one machine became devices %s and %s", devices[0], devices[i])
+		if results[i].Device != results[0].Device {
+			t.Fatalf("one machine became devices %s and %s", results[0].Device, results[i].Device)
 		}
 	}
 	if used := seatsUsed(t, a, tok); used != 1 {

@@ -72,6 +72,29 @@ func TestServeKilledMidLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the seatkey binary")
 	}
+	const clients, seats = 40, 30
+	db := filepath.Join(t.TempDir(), "ledger.db")
+	bin, keyFile, lic := serveRig(t, db, seats)
+
+	cmd, url := startServe(t, bin, db, keyFile, "127.0.0.1:0")
+	addr := url[len("http://"):]
+	load := startDevices(t, lic, clients, 20*time.Millisecond, url)
+	load.waitSent(clients / 2)
+	cmd.Process.Kill() // SIGKILL: no shutdown, requests in flight are cut
+	cmd.Wait()
+	killedAt, sentAt := load.answered.Load(), load.sent.Load()
+	cmd2, _ := startServe(t, bin, db, keyFile, addr)
+	defer func() { cmd2.Process.Kill(); cmd2.Wait() }()
+	granted, refused := load.account(t, db, seats)
+	t.Logf("killed when %d of %d clients had sent and %d were answered; all completed: %d granted, %d seats_exhausted", sentAt, clients, killedAt, granted, refused)
+}
+
+// serveRig builds the seatkey binary, makes the ledger at db (a file or a
+// postgres:// URL) with its 'ledger init', writes a vendor key, and records
+// a license of seats without server migrations, so the seats alone decide.
+// It returns the binary, the key file and the license.
+func serveRig(t *testing.T, db string, seats int) (bin, keyFile string, lic []byte) {
+	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -80,38 +103,29 @@ func TestServeKilledMidLoad(t *testing.T) {
 		t.Skip("go tool not found: cannot build the seatkey binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "seatkey")
+	bin = filepath.Join(dir, "seatkey")
 	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	db, keyPath := filepath.Join(dir, "ledger.db"), filepath.Join(dir, "v")
+	if out, err := exec.Command(bin, "ledger", "init", "--ledger", db).CombinedOutput(); err != nil {
+		t.Fatalf("ledger init: %v\n%s", err, out)
+	}
+	keyPath := filepath.Join(dir, "v")
 	key, _ := issuer.GenerateKey()
 	if err := issuer.WriteKeyFiles(keyPath, key, nil, issuer.DefaultKDF); err != nil {
 		t.Fatal(err)
 	}
-	const clients, seats = 40, 30
-	lic, _ := key.Mint(license.Claims{Vendor: "Acme", Customer: "Globex", Product: "ledgerpro", Edition: "pro", Seats: seats,
+	lic, _ = key.Mint(license.Claims{Vendor: "Acme", Customer: "Globex", Product: "ledgerpro", Edition: "pro", Seats: seats,
 		Kind: license.Subscription, IssuedAt: time.Now().Add(-time.Hour), Expires: time.Now().AddDate(1, 0, 0)})
-	l, err := issuer.CreateLedger(db)
+	l, err := issuer.OpenLedger(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.RecordLicense(key, lic, issuer.LicensePolicy{MigrationGrace: -1}); err != nil { // seats alone: no server migration
+	defer l.Close()
+	if err := l.RecordLicense(key, lic, issuer.LicensePolicy{MigrationGrace: -1}); err != nil {
 		t.Fatal(err)
 	}
-	l.Close()
-
-	cmd, url := startServe(t, bin, db, keyPath+".key", "127.0.0.1:0")
-	addr := url[len("http://"):]
-	load := startDevices(t, lic, clients, 20*time.Millisecond, url)
-	load.waitSent(clients / 2)
-	cmd.Process.Kill() // SIGKILL: no shutdown, requests in flight are cut
-	cmd.Wait()
-	killedAt, sentAt := load.answered.Load(), load.sent.Load()
-	cmd2, _ := startServe(t, bin, db, keyPath+".key", addr)
-	defer func() { cmd2.Process.Kill(); cmd2.Wait() }()
-	granted, refused := load.account(t, db, seats)
-	t.Logf("killed when %d of %d clients had sent and %d were answered; all completed: %d granted, %d seats_exhausted", sentAt, clients, killedAt, granted, refused)
+	return bin, keyPath + ".key", lic
 }
 
 // deviceLoad is a fleet of devices, each activating once through its own

@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/seatkey/seatkey/internal/pgtest"
-	"github.com/seatkey/seatkey/issuer"
-	"github.com/seatkey/seatkey/license"
 )
 
 // balancer is a TCP load balancer on loopback, as a vendor puts in front of
@@ -77,39 +74,12 @@ func TestServeTwoInstancesOnPostgres(t *testing.T) {
 		t.Skip("builds the seatkey binary and runs two instances on a PostgreSQL server")
 	}
 	pg := pgtest.Own(t) // its own server: this test restarts it
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found: cannot build the seatkey binary")
-	}
 	dsn := pg.NewDatabase(t)
-
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "seatkey")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(bin, "ledger", "init", "--ledger", dsn).CombinedOutput(); err != nil {
-		t.Fatalf("ledger init: %v\n%s", err, out)
-	}
-	keyPath := filepath.Join(dir, "v")
-	key, _ := issuer.GenerateKey()
-	if err := issuer.WriteKeyFiles(keyPath, key, nil, issuer.DefaultKDF); err != nil {
-		t.Fatal(err)
-	}
 	const clients, seats = 60, 40
-	lic, _ := key.Mint(license.Claims{Vendor: "Acme", Customer: "Globex", Product: "ledgerpro", Edition: "pro", Seats: seats,
-		Kind: license.Subscription, IssuedAt: time.Now().Add(-time.Hour), Expires: time.Now().AddDate(1, 0, 0)})
-	l, err := issuer.OpenLedger(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.RecordLicense(key, lic, issuer.LicensePolicy{MigrationGrace: -1}); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
+	bin, keyFile, lic := serveRig(t, dsn, seats)
 
-	a, urlA := startServe(t, bin, dsn, keyPath+".key", "127.0.0.1:0")
-	b, urlB, logB := startServeLog(t, bin, dsn, keyPath+".key", "127.0.0.1:0")
+	a, urlA := startServe(t, bin, dsn, keyFile, "127.0.0.1:0")
+	b, urlB, logB := startServeLog(t, bin, dsn, keyFile, "127.0.0.1:0")
 	defer func() { b.Process.Kill(); b.Wait() }()
 	lb := newBalancer(t, urlA[len("http://"):], urlB[len("http://"):])
 
