@@ -188,11 +188,7 @@ func (l *Ledger) sign(tx *sql.Tx, key *Key, p *pending, res *Result) error {
 	if !res.MigrationUntil.IsZero() && (claims.Expires.IsZero() || res.MigrationUntil.Before(claims.Expires)) {
 		claims.Expires = res.MigrationUntil // offline machines end the migration too
 	}
-	lease, err := licenseLease(tx, p.lic.ID)
-	if err != nil {
-		return err
-	}
-	claims.Expires = leaseEnd(now, lease, claims.Expires) // a leased activation lives until its next check-in
+	claims.Expires = leaseEnd(now, p.acct.lease, claims.Expires) // a leased activation lives until its next check-in
 	if *p.policy != fingerprint.DefaultPolicy {
 		claims.Policy = p.policy
 	}

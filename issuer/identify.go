@@ -23,6 +23,7 @@ type account struct {
 	notifiedThreshold bool
 	notifiedFull      bool
 	policy            *fingerprint.Policy // the license's own policy; nil: by each device's platform
+	lease             int64               // seconds; 0: none (SPEC 10.4 rule 12)
 }
 
 // policyFor is the policy a device enrolled with fp is identified and
@@ -133,9 +134,9 @@ func (l *Ledger) account(tx *sql.Tx, custID int64, lic license.ID) (*account, er
 	var kind int
 	var grace int64
 	if err := tx.QueryRow(`SELECT c.suspended, c.recommissions, c.contact, l.kind, l.seats, l.failover, l.overage_allowed, l.overage_price_cents,
-		l.notified_threshold, l.notified_full, l.policy, l.migration_grace, l.migrations_per_year FROM licenses l JOIN customers c ON c.id = l.customer_id WHERE l.id = ?`, lic[:]).
+		l.notified_threshold, l.notified_full, l.policy, l.migration_grace, l.migrations_per_year, l.lease FROM licenses l JOIN customers c ON c.id = l.customer_id WHERE l.id = ?`, lic[:]).
 		Scan(&a.suspended, &a.recommissions, &a.contact, &kind, &a.seats.Seats, &a.seats.Failover, &a.seats.OverageAllowed, &a.priceCents,
-			&a.notifiedThreshold, &a.notifiedFull, &policy, &grace, &a.seats.MigrationCap); err != nil {
+			&a.notifiedThreshold, &a.notifiedFull, &policy, &grace, &a.seats.MigrationCap, &a.lease); err != nil {
 		return nil, err
 	}
 
